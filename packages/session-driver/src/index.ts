@@ -1,0 +1,2 @@
+export * from './session-driver';
+export * from './driver-error';
