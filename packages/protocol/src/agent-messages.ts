@@ -153,16 +153,25 @@ export function parseMessage<T>(
     return { ok: false, code: 'invalid_message', message: 'message is not valid JSON' };
   }
   const known = schema.options.map((option) => option.shape.type.value);
-  const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+  const type =
+    typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
   if (typeof type !== 'string') {
     return { ok: false, code: 'invalid_message', message: 'message has no string "type"' };
   }
   if (!known.includes(type)) {
-    return { ok: false, code: 'unknown_message', message: `unknown message type "${type.slice(0, 64)}"` };
+    return {
+      ok: false,
+      code: 'unknown_message',
+      message: `unknown message type "${type.slice(0, 64)}"`,
+    };
   }
   const result = schema.safeParse(json);
   if (!result.success) {
-    return { ok: false, code: 'invalid_message', message: z.prettifyError(result.error).slice(0, 2048) };
+    return {
+      ok: false,
+      code: 'invalid_message',
+      message: z.prettifyError(result.error).slice(0, 2048),
+    };
   }
   return { ok: true, message: result.data };
 }

@@ -19,12 +19,17 @@ import { SessionState } from './session-state';
  */
 
 const Timestamp = z.iso.datetime({ offset: true });
-const Username = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'lowercase letters, digits, . _ -; 2–32 characters');
+const Username = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'lowercase letters, digits, . _ -; 2–32 characters');
 const Password = z.string().min(8).max(256);
 
 // ---- auth & users ---------------------------------------------------------------------
 
-export const LoginRequest = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+export const LoginRequest = z.object({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(256),
+});
 export type LoginRequest = z.infer<typeof LoginRequest>;
 
 export const User = z.object({
@@ -40,7 +45,11 @@ export type User = z.infer<typeof User>;
 export const LoginResponse = z.object({ token: z.string(), user: User });
 export type LoginResponse = z.infer<typeof LoginResponse>;
 
-export const CreateUserRequest = z.object({ username: Username, password: Password, role: Role.default('user') });
+export const CreateUserRequest = z.object({
+  username: Username,
+  password: Password,
+  role: Role.default('user'),
+});
 export type CreateUserRequest = z.infer<typeof CreateUserRequest>;
 
 export const UpdateUserRequest = z
@@ -169,7 +178,10 @@ export const EnrollmentToken = z.object({
 });
 export type EnrollmentToken = z.infer<typeof EnrollmentToken>;
 
-export const CreateEnrollmentTokenResponse = z.object({ token: z.string(), enrollmentToken: EnrollmentToken });
+export const CreateEnrollmentTokenResponse = z.object({
+  token: z.string(),
+  enrollmentToken: EnrollmentToken,
+});
 export type CreateEnrollmentTokenResponse = z.infer<typeof CreateEnrollmentTokenResponse>;
 
 export const AgentCommand = z.object({
@@ -221,7 +233,9 @@ export const CreateSessionRequest = z.object({
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
 
-export const DeleteSessionQuery = z.object({ deleteHome: z.enum(['true', 'false']).default('false') });
+export const DeleteSessionQuery = z.object({
+  deleteHome: z.enum(['true', 'false']).default('false'),
+});
 
 export const SessionEvent = z.object({
   id: z.string(),
@@ -253,7 +267,10 @@ export const PlatformAvailability = z.object({
 export const PlatformsResponse = z.object({ platforms: z.array(PlatformAvailability) });
 export type PlatformsResponse = z.infer<typeof PlatformsResponse>;
 
-export const HealthResponse = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.string()) });
+export const HealthResponse = z.object({
+  status: z.enum(['ok', 'unavailable']),
+  checks: z.record(z.string(), z.string()),
+});
 export type HealthResponse = z.infer<typeof HealthResponse>;
 
 export function listOf<T extends z.ZodType>(item: T) {

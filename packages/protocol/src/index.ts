@@ -7,3 +7,4 @@ export * from './session-spec';
 export * from './agent-messages';
 export * from './stream-frames';
 export * from './api';
+export * from './clock';

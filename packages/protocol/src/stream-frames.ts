@@ -48,7 +48,10 @@ export const StreamOpen = z.object({
   sessionId: Uuid,
   port: z.int().min(1).max(65_535),
   /** Bytes the agent may send before the control plane grants more. */
-  credit: z.int().min(1).max(64 * 1024 * 1024),
+  credit: z
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024),
 });
 export type StreamOpen = z.infer<typeof StreamOpen>;
 
@@ -68,7 +71,9 @@ export type StreamError = z.infer<typeof StreamError>;
 
 export function encodeFrame(kind: FrameKind, streamId: number, payload: Buffer = EMPTY): Buffer {
   if (payload.length > MAX_FRAME_PAYLOAD_BYTES) {
-    throw new RangeError(`frame payload of ${payload.length} bytes exceeds ${MAX_FRAME_PAYLOAD_BYTES}`);
+    throw new RangeError(
+      `frame payload of ${payload.length} bytes exceeds ${MAX_FRAME_PAYLOAD_BYTES}`,
+    );
   }
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
   writeHeader(frame, kind, streamId, payload.length);
@@ -77,7 +82,11 @@ export function encodeFrame(kind: FrameKind, streamId: number, payload: Buffer =
 }
 
 /** Header alone, for callers that send header and payload without copying the payload. */
-export function encodeFrameHeader(kind: FrameKind, streamId: number, payloadLength: number): Buffer {
+export function encodeFrameHeader(
+  kind: FrameKind,
+  streamId: number,
+  payloadLength: number,
+): Buffer {
   const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   writeHeader(header, kind, streamId, payloadLength);
   return header;
@@ -143,11 +152,17 @@ export class FrameDecoder {
       const length = head.readUInt32BE(5);
       if (!FRAME_KINDS.has(kind)) throw new FrameDecodeError(`unknown frame kind ${kind}`);
       if (length > MAX_FRAME_PAYLOAD_BYTES) {
-        throw new FrameDecodeError(`frame payload of ${length} bytes exceeds ${MAX_FRAME_PAYLOAD_BYTES}`);
+        throw new FrameDecodeError(
+          `frame payload of ${length} bytes exceeds ${MAX_FRAME_PAYLOAD_BYTES}`,
+        );
       }
       if (this.pendingBytes < FRAME_HEADER_BYTES + length) break;
       const whole = this.take(FRAME_HEADER_BYTES + length);
-      frames.push({ kind: kind as FrameKind, streamId, payload: whole.subarray(FRAME_HEADER_BYTES) });
+      frames.push({
+        kind: kind as FrameKind,
+        streamId,
+        payload: whole.subarray(FRAME_HEADER_BYTES),
+      });
     }
     return frames;
   }

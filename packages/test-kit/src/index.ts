@@ -1,0 +1,3 @@
+export * from './fake-clock';
+export * from './wait-for';
+export * from './test-postgres';
