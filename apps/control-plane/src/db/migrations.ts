@@ -1,9 +1,11 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as initial from './migrations/0001-initial';
+import * as sessionDeletedAt from './migrations/0002-session-deleted-at';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-session-deleted-at': sessionDeletedAt,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

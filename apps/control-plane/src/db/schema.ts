@@ -125,6 +125,8 @@ export interface SessionsTable {
   lastActivityAt: DefaultedTimestamp;
   createdAt: DefaultedTimestamp;
   updatedAt: DefaultedTimestamp;
+  /** Set by DELETE: hidden from lists, kept for the timeline. */
+  deletedAt: Timestamp | null;
 }
 
 export interface SessionEventsTable {

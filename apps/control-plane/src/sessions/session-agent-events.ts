@@ -1,0 +1,182 @@
+import type { Logger } from 'pino';
+import type {
+  CommandOutcome,
+  CommandPayload,
+  SessionObservation,
+  SessionState,
+} from '@streamspace/protocol';
+import type { Db } from '../db/database';
+import { ApiError } from '../http/api-error';
+import type { SessionChanged } from './session-ports';
+import { transitionSession, type TransitionRequest } from './session-transitions';
+
+export type CommandResult =
+  { kind: 'completed' | 'failed'; outcome: CommandOutcome } | { kind: 'expired'; reason: string };
+
+export interface FinishedCommand {
+  sessionId: string;
+  payload: CommandPayload;
+}
+
+export type SessionAgentEvents = ReturnType<typeof createSessionAgentEvents>;
+
+/**
+ * Applies what agents report to sessions: command outcomes move sessions out of their
+ * in-between states; spontaneous reports and inventories mark sessions that died.
+ */
+export function createSessionAgentEvents({
+  db,
+  logger,
+  changed,
+}: {
+  db: Db;
+  logger: Logger;
+  changed: SessionChanged;
+}) {
+  const log = logger.child({ module: 'session-agent-events' });
+
+  /** Apply a move if it is still legal; a session that moved on meanwhile is left alone. */
+  async function moveIf(
+    sessionId: string,
+    from: readonly SessionState[],
+    request: TransitionRequest,
+  ): Promise<boolean> {
+    try {
+      const moved = await db.transaction().execute(async (trx) => {
+        const current = await trx
+          .selectFrom('sessions')
+          .select('state')
+          .where('id', '=', sessionId)
+          .forUpdate()
+          .executeTakeFirst();
+        if (current === undefined || !from.includes(current.state)) return false;
+        await transitionSession(trx, sessionId, request, log);
+        return true;
+      });
+      if (moved) changed(sessionId);
+      return moved;
+    } catch (error) {
+      if (error instanceof ApiError) return false;
+      throw error;
+    }
+  }
+
+  async function currentReason(sessionId: string): Promise<string> {
+    const row = await db
+      .selectFrom('sessions')
+      .select('stateReason')
+      .where('id', '=', sessionId)
+      .executeTakeFirst();
+    return row?.stateReason ?? '';
+  }
+
+  async function onCommandFinished(
+    command: FinishedCommand,
+    result: CommandResult,
+    agentActor: string,
+  ): Promise<void> {
+    const { sessionId, payload } = command;
+    if (result.kind === 'expired') {
+      const reason = `${payload.type.replace('_session', '')} did not complete: ${result.reason}`;
+      if (payload.type === 'stop_session') {
+        await moveIf(sessionId, ['stopping'], { to: 'failed', actor: 'system', reason });
+      } else {
+        await moveIf(sessionId, ['starting', 'waking', 'hibernating'], {
+          to: 'failed',
+          actor: 'system',
+          reason,
+        });
+      }
+      return;
+    }
+    if (!result.outcome.ok) {
+      const { code, message } = result.outcome.error;
+      const reason = `${payload.type.replace('_session', '')} failed on the agent (${code}): ${message}`;
+      await moveIf(sessionId, ['starting', 'waking', 'hibernating', 'stopping'], {
+        to: 'failed',
+        actor: agentActor,
+        reason,
+      });
+      return;
+    }
+    const observation = result.outcome.observation;
+    const details = observation === undefined ? undefined : JSON.stringify(observation.details);
+    switch (payload.type) {
+      case 'start_session':
+      case 'wake_session':
+        await moveIf(sessionId, [payload.type === 'start_session' ? 'starting' : 'waking'], {
+          to: 'running',
+          actor: agentActor,
+          reason: payload.type === 'start_session' ? 'started' : 'woken from hibernation',
+          ...(details !== undefined ? { also: { details } } : {}),
+        });
+        return;
+      case 'hibernate_session':
+        await moveIf(sessionId, ['hibernating'], {
+          to: 'hibernated',
+          actor: agentActor,
+          reason: `hibernated (${await currentReason(sessionId)}); compute released, home kept`,
+        });
+        return;
+      case 'stop_session':
+        await moveIf(sessionId, ['stopping'], {
+          to: 'stopped',
+          actor: agentActor,
+          reason:
+            `${await currentReason(sessionId)}; ${payload.deleteHome ? 'home deleted' : 'home kept'}`.replace(
+              'stop requested',
+              'stopped',
+            ),
+        });
+        return;
+    }
+  }
+
+  /** The agent says a session died or vanished on its own. */
+  async function onSessionReport(
+    agentActor: string,
+    observation: SessionObservation,
+  ): Promise<void> {
+    if (observation.status === 'running') return;
+    const reason =
+      observation.reason ??
+      (observation.status === 'failed'
+        ? 'the session exited unexpectedly'
+        : 'the session is no longer running');
+    await moveIf(observation.sessionId, ['running', 'starting', 'waking'], {
+      to: 'failed',
+      actor: agentActor,
+      reason,
+    });
+  }
+
+  /**
+   * On hello: sessions the database thinks run on this agent but the agent does not report
+   * as running are failed with the reason. Sessions with a command in flight are skipped:
+   * the command's outcome decides them.
+   */
+  async function onInventory(
+    agentId: string,
+    agentActor: string,
+    inventory: readonly SessionObservation[],
+  ): Promise<void> {
+    const reported = new Map(inventory.map((observation) => [observation.sessionId, observation]));
+    const running = await db
+      .selectFrom('sessions')
+      .select(['id'])
+      .where('agentId', '=', agentId)
+      .where('state', '=', 'running')
+      .execute();
+    for (const { id } of running) {
+      const seen = reported.get(id);
+      if (seen?.status === 'running') continue;
+      const reason =
+        seen === undefined
+          ? 'the agent no longer runs this session (not in its inventory after reconnecting)'
+          : `the agent reports it ${seen.status}${seen.reason ? `: ${seen.reason}` : ''}`;
+      await moveIf(id, ['running'], { to: 'failed', actor: agentActor, reason });
+    }
+  }
+
+  return { onCommandFinished, onSessionReport, onInventory };
+}

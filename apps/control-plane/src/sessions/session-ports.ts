@@ -1,0 +1,20 @@
+import type { Transaction } from 'kysely';
+import type { CommandPayload, Platform, PlatformChoice } from '@streamspace/protocol';
+import type { Database } from '../db/schema';
+
+/** What the sessions module needs from the command queue (apps/control-plane/src/commands). */
+export interface CommandSink {
+  enqueue(
+    input: { agentId: string; sessionId: string; payload: CommandPayload; deadlineMs?: number },
+    trx?: Transaction<Database>,
+  ): Promise<unknown>;
+}
+
+/** What the sessions module needs from agent selection (apps/control-plane/src/agents). */
+export type AgentPicker = (criteria: {
+  platform: PlatformChoice;
+  agentId?: string;
+}) => Promise<{ id: string; platform: Platform }>;
+
+/** Tells live views (server-sent events, other replicas) that a session changed. */
+export type SessionChanged = (sessionId: string) => void;
