@@ -1,0 +1,44 @@
+import {
+  Agent,
+  CreateEnrollmentTokenResponse,
+  CreateTemplateRequest,
+  Template,
+  User,
+  listOf,
+  type CreateEnrollmentTokenRequest,
+  type CreateUserRequest,
+  type UpdateAgentRequest,
+  type UpdateTemplateRequest,
+  type UpdateUserRequest,
+} from '@streamspace/protocol';
+import type { z } from 'zod';
+import { apiRequest } from './api-client';
+
+const AgentList = listOf(Agent);
+const TemplateList = listOf(Template);
+const UserList = listOf(User);
+const id = (value: string) => encodeURIComponent(value);
+
+export const agentsApi = {
+  list: async () => (await apiRequest('GET', '/agents', AgentList)).items,
+  update: (agentId: string, body: UpdateAgentRequest) =>
+    apiRequest('PUT', `/agents/${id(agentId)}`, Agent, { body }),
+  remove: (agentId: string) => apiRequest('DELETE', `/agents/${id(agentId)}`, null),
+  createEnrollmentToken: (body: Partial<CreateEnrollmentTokenRequest>) =>
+    apiRequest('POST', '/agents/enrollment-tokens', CreateEnrollmentTokenResponse, { body }),
+};
+
+export const templatesApi = {
+  list: async () => (await apiRequest('GET', '/templates', TemplateList)).items,
+  create: (body: z.input<typeof CreateTemplateRequest>) =>
+    apiRequest('POST', '/templates', Template, { body }),
+  update: (templateId: string, body: UpdateTemplateRequest) =>
+    apiRequest('PATCH', `/templates/${id(templateId)}`, Template, { body }),
+};
+
+export const usersApi = {
+  list: async () => (await apiRequest('GET', '/users', UserList)).items,
+  create: (body: CreateUserRequest) => apiRequest('POST', '/users', User, { body }),
+  update: (userId: string, body: UpdateUserRequest) =>
+    apiRequest('PATCH', `/users/${id(userId)}`, User, { body }),
+};

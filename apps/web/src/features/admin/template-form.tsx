@@ -1,0 +1,172 @@
+import { CreateTemplateRequest, type Template } from '@streamspace/protocol';
+import { useState } from 'react';
+import { InlineError } from '../../components/error-panel';
+
+type Draft = Record<
+  | 'id'
+  | 'name'
+  | 'description'
+  | 'icon'
+  | 'image'
+  | 'app'
+  | 'windowManager'
+  | 'cpuMillis'
+  | 'memoryMb'
+  | 'idleTimeoutMinutes'
+  | 'maxDurationMinutes'
+  | 'homeIsolation',
+  string
+> & { enabled: boolean };
+
+function toDraft(template: Template | null): Draft {
+  return {
+    id: template?.id ?? '',
+    name: template?.name ?? '',
+    description: template?.description ?? '',
+    icon: template?.icon ?? '🖥️',
+    image: template?.image ?? 'streamspace/desktop:latest',
+    app: template?.app.join(' ') ?? 'xterm',
+    windowManager: template?.windowManager ?? 'twm',
+    cpuMillis: String(template?.resources.cpuMillis ?? 1000),
+    memoryMb: String(template?.resources.memoryMb ?? 1024),
+    idleTimeoutMinutes: template?.idleTimeoutMinutes?.toString() ?? '',
+    maxDurationMinutes: template?.maxDurationMinutes?.toString() ?? '',
+    homeIsolation: template?.homeIsolation ?? 'user',
+    enabled: template?.enabled ?? true,
+  };
+}
+
+const optionalInt = (text: string) => (text.trim() === '' ? null : Number(text));
+
+/** Validated with the protocol's CreateTemplateRequest schema: the server's own rules. */
+export function parseDraft(draft: Draft) {
+  return CreateTemplateRequest.safeParse({
+    id: draft.id.trim(),
+    name: draft.name.trim(),
+    description: draft.description,
+    icon: draft.icon.trim(),
+    image: draft.image.trim(),
+    app: draft.app.trim() === '' ? [] : draft.app.trim().split(/\s+/),
+    windowManager: draft.windowManager,
+    resources: { cpuMillis: Number(draft.cpuMillis), memoryMb: Number(draft.memoryMb) },
+    idleTimeoutMinutes: optionalInt(draft.idleTimeoutMinutes),
+    maxDurationMinutes: optionalInt(draft.maxDurationMinutes),
+    homeIsolation: draft.homeIsolation,
+    enabled: draft.enabled,
+  });
+}
+
+export function TemplateForm({
+  template,
+  pending,
+  serverError,
+  onSubmit,
+  onCancel,
+}: {
+  template: Template | null;
+  pending: boolean;
+  serverError: string | null;
+  onSubmit: (value: CreateTemplateRequest) => void;
+  onCancel: () => void;
+}) {
+  const [draft, setDraft] = useState(() => toDraft(template));
+  const [errors, setErrors] = useState<string | null>(null);
+  const field = (name: keyof Draft, label: string, props: Record<string, unknown> = {}) => (
+    <div className="field">
+      <label htmlFor={`template-${name}`}>{label}</label>
+      <input
+        id={`template-${name}`}
+        value={String(draft[name])}
+        onChange={(event) => setDraft({ ...draft, [name]: event.target.value })}
+        {...props}
+      />
+    </div>
+  );
+
+  return (
+    <form
+      className="form-grid"
+      onSubmit={(event) => {
+        event.preventDefault();
+        const parsed = parseDraft(draft);
+        if (!parsed.success) {
+          setErrors(
+            parsed.error.issues
+              .map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`)
+              .join('; '),
+          );
+          return;
+        }
+        setErrors(null);
+        onSubmit(parsed.data);
+      }}
+    >
+      {field('id', 'Id (lowercase, digits, -)', { disabled: template !== null, required: true })}
+      {field('name', 'Name', { required: true })}
+      {field('icon', 'Icon (an emoji)')}
+      {field('image', 'Container image', { required: true })}
+      <div className="field field-wide">
+        <label htmlFor="template-description">Description</label>
+        <textarea
+          id="template-description"
+          rows={2}
+          value={draft.description}
+          onChange={(event) => setDraft({ ...draft, description: event.target.value })}
+        />
+      </div>
+      {field('app', 'App command (e.g. xterm)')}
+      <div className="field">
+        <label htmlFor="template-wm">Window manager</label>
+        <select
+          id="template-wm"
+          value={draft.windowManager}
+          onChange={(event) => setDraft({ ...draft, windowManager: event.target.value })}
+        >
+          <option value="twm">twm</option>
+          <option value="openbox">openbox</option>
+          <option value="none">none</option>
+        </select>
+      </div>
+      {field('cpuMillis', 'CPU (millicores)', { type: 'number', min: 50 })}
+      {field('memoryMb', 'Memory (MiB)', { type: 'number', min: 64 })}
+      {field('idleTimeoutMinutes', 'Idle timeout (minutes, blank = default)', {
+        type: 'number',
+        min: 1,
+      })}
+      {field('maxDurationMinutes', 'Maximum duration (minutes, blank = default)', {
+        type: 'number',
+        min: 1,
+      })}
+      <div className="field">
+        <label htmlFor="template-home">Home directory</label>
+        <select
+          id="template-home"
+          value={draft.homeIsolation}
+          onChange={(event) => setDraft({ ...draft, homeIsolation: event.target.value })}
+        >
+          <option value="user">Shared by the user's sessions</option>
+          <option value="template">Separate for this template</option>
+        </select>
+      </div>
+      <label className="checkbox field">
+        <input
+          type="checkbox"
+          checked={draft.enabled}
+          onChange={(event) => setDraft({ ...draft, enabled: event.target.checked })}
+        />
+        Enabled (shown in the catalog)
+      </label>
+      <div className="field-wide">
+        <InlineError message={errors ?? serverError} />
+      </div>
+      <div className="dialog-actions field-wide">
+        <button type="button" className="btn" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={pending}>
+          {template ? 'Save changes' : 'Create template'}
+        </button>
+      </div>
+    </form>
+  );
+}

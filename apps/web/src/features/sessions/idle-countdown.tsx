@@ -1,0 +1,42 @@
+import type { Session } from '@streamspace/protocol';
+import { useNow } from '../../components/use-now';
+
+/** Show the countdown as a warning below this many ms. */
+const WARN_MS = 5 * 60_000;
+
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  if (hours > 0) return `${hours}h ${String(minutes).padStart(2, '0')}m`;
+  return `${minutes}m ${String(seconds).padStart(2, '0')}s`;
+}
+
+/** "Hibernates in 4m 12s if idle" for a running session with an idle deadline. */
+export function IdleCountdown({
+  session,
+  onKeepAlive,
+}: {
+  session: Session;
+  onKeepAlive?: () => void;
+}) {
+  const now = useNow(1000);
+  if (session.state !== 'running' || !session.hibernateAt) {
+    return <span className="muted">—</span>;
+  }
+  const left = Date.parse(session.hibernateAt) - now;
+  const warn = left < WARN_MS;
+  return (
+    <span className={warn ? 'countdown countdown-warn' : 'countdown'}>
+      <span title={`Idle hibernation at ${new Date(session.hibernateAt).toLocaleString()}`}>
+        {left > 0 ? `Hibernates in ${formatDuration(left)}` : 'Hibernating soon'}
+      </span>
+      {warn && onKeepAlive ? (
+        <button type="button" className="btn btn-link" onClick={onKeepAlive}>
+          Keep alive
+        </button>
+      ) : null}
+    </span>
+  );
+}

@@ -1,0 +1,48 @@
+import type { Session } from '@streamspace/protocol';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { queryKeys } from '../../api/query-keys';
+import { sessionsApi, type SessionAction } from '../../api/sessions-api';
+import { useRefetchInterval } from '../live/live-events';
+
+export function useSessionList(scope: 'own' | 'all') {
+  return useQuery({
+    queryKey: queryKeys.sessions(scope),
+    queryFn: () => sessionsApi.list(scope),
+    refetchInterval: useRefetchInterval(),
+  });
+}
+
+export function useSession(id: string) {
+  return useQuery({
+    queryKey: queryKeys.session(id),
+    queryFn: () => sessionsApi.get(id),
+    refetchInterval: useRefetchInterval(),
+  });
+}
+
+export function useSessionEvents(id: string) {
+  return useQuery({
+    queryKey: queryKeys.sessionEvents(id),
+    queryFn: () => sessionsApi.events(id),
+    refetchInterval: useRefetchInterval(),
+  });
+}
+
+type SessionMutation =
+  { id: string; action: SessionAction } | { id: string; action: 'delete'; deleteHome: boolean };
+
+/** Stop / hibernate / wake / keep alive / delete, folding the answer into the cache. */
+export function useSessionMutation() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (input: SessionMutation): Promise<Session> =>
+      input.action === 'delete'
+        ? sessionsApi.remove(input.id, input.deleteHome)
+        : sessionsApi.action(input.id, input.action),
+    onSuccess: (session) => {
+      queryClient.setQueryData(queryKeys.session(session.id), session);
+      void queryClient.invalidateQueries({ queryKey: queryKeys.allSessionLists });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.sessionEvents(session.id) });
+    },
+  });
+}

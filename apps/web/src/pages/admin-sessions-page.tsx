@@ -1,0 +1,38 @@
+import { useState } from 'react';
+import { errorMessage } from '../api/api-error';
+import { ErrorPanel } from '../components/error-panel';
+import { PageHeader } from '../components/page-header';
+import { Spinner } from '../components/spinner';
+import { LiveIndicator } from '../features/live/live-indicator';
+import { SessionTable } from '../features/sessions/session-table';
+import { useSessionList } from '../features/sessions/use-sessions';
+
+export function AdminSessionsPage() {
+  const sessions = useSessionList('all');
+  const [showStopped, setShowStopped] = useState(false);
+  const visible = (sessions.data ?? []).filter(
+    (session) => showStopped || session.state !== 'stopped',
+  );
+
+  return (
+    <>
+      <PageHeader title="All sessions">
+        <LiveIndicator />
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={showStopped}
+            onChange={(event) => setShowStopped(event.target.checked)}
+          />
+          Show stopped
+        </label>
+      </PageHeader>
+      {sessions.isPending ? <Spinner label="Loading sessions" /> : null}
+      {sessions.error ? (
+        <ErrorPanel title="Cannot load sessions" message={errorMessage(sessions.error)} />
+      ) : null}
+      {sessions.data && visible.length === 0 ? <p className="empty">No sessions.</p> : null}
+      {visible.length > 0 ? <SessionTable sessions={visible} showUser /> : null}
+    </>
+  );
+}

@@ -1,0 +1,123 @@
+import type { Role, User } from '@streamspace/protocol';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { usersApi } from '../api/admin-api';
+import { errorMessage } from '../api/api-error';
+import { queryKeys } from '../api/query-keys';
+import { Dialog } from '../components/confirm-dialog';
+import { ErrorPanel, InlineError } from '../components/error-panel';
+import { PageHeader } from '../components/page-header';
+import { RelativeTime } from '../components/relative-time';
+import { Spinner } from '../components/spinner';
+import { useCurrentUser } from '../features/auth/auth-provider';
+import { NewUserForm, PasswordForm } from '../features/admin/user-forms';
+
+export function AdminUsersPage() {
+  const users = useQuery({ queryKey: queryKeys.users, queryFn: usersApi.list });
+  const [creating, setCreating] = useState(false);
+
+  return (
+    <>
+      <PageHeader title="Users">
+        <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+          New user
+        </button>
+      </PageHeader>
+      {users.isPending ? <Spinner label="Loading users" /> : null}
+      {users.error ? (
+        <ErrorPanel title="Cannot load users" message={errorMessage(users.error)} />
+      ) : null}
+      {users.data ? (
+        <table className="table table-cards">
+          <thead>
+            <tr>
+              <th scope="col">User</th>
+              <th scope="col">Role</th>
+              <th scope="col">Status</th>
+              <th scope="col">Created</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.data.map((user) => (
+              <UserRow key={user.id} user={user} />
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <Dialog open={creating} title="New user" onClose={() => setCreating(false)}>
+        {creating ? <NewUserForm onDone={() => setCreating(false)} /> : null}
+      </Dialog>
+    </>
+  );
+}
+
+function UserRow({ user }: { user: User }) {
+  const me = useCurrentUser();
+  const queryClient = useQueryClient();
+  const [resetting, setResetting] = useState(false);
+  const update = useMutation({
+    mutationFn: (body: Parameters<typeof usersApi.update>[1]) => usersApi.update(user.id, body),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.users }),
+  });
+  const self = user.id === me.id;
+
+  return (
+    <tr data-user={user.username}>
+      <td data-label="User" className="cell-title">
+        {user.username}
+        {self ? <span className="muted"> (you)</span> : null}
+      </td>
+      <td data-label="Role">
+        <select
+          aria-label={`Role of ${user.username}`}
+          value={user.role}
+          disabled={self || update.isPending}
+          onChange={(event) => update.mutate({ role: event.target.value as Role })}
+        >
+          <option value="user">user</option>
+          <option value="admin">admin</option>
+        </select>
+      </td>
+      <td data-label="Status">
+        <span className={user.disabled ? 'badge badge-bad' : 'badge badge-ok'}>
+          {user.disabled ? 'disabled' : 'active'}
+        </span>
+      </td>
+      <td data-label="Created">
+        <RelativeTime iso={user.createdAt} />
+      </td>
+      <td data-label="Actions">
+        <div className="actions">
+          <button
+            type="button"
+            className="btn btn-small"
+            disabled={self || update.isPending}
+            onClick={() => update.mutate({ disabled: !user.disabled })}
+            aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}
+          >
+            {user.disabled ? 'Enable' : 'Disable'}
+          </button>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => setResetting(true)}
+            aria-label={`Reset password of ${user.username}`}
+          >
+            Reset password
+          </button>
+          <InlineError message={update.error ? errorMessage(update.error) : null} />
+        </div>
+        <Dialog
+          open={resetting}
+          title={`New password for ${user.username}`}
+          onClose={() => setResetting(false)}
+        >
+          {resetting ? <PasswordForm userId={user.id} onDone={() => setResetting(false)} /> : null}
+        </Dialog>
+      </td>
+    </tr>
+  );
+}
