@@ -5,3 +5,4 @@ export * from './rfb-probe';
 export * from './vnc-des';
 export * from './test-xvnc';
 export * from './byte-reader';
+export * from './session-image';
