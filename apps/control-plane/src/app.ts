@@ -10,6 +10,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded-post
 import { migrateToLatest } from './db/migrations';
 import { registerHealthRoutes } from './http/health-routes';
 import { createHttpServer } from './http/http-server';
+import { DEFAULT_WEB_DIST, registerWebUi } from './http/web-ui';
 import { createMetrics } from './metrics/metrics';
 import { createTemplateService } from './templates/template-service';
 import { registerTemplateRoutes } from './templates/template-routes';
@@ -68,6 +69,7 @@ export async function createApp({ config, logger, clock = systemClock }: AppDeps
   registerAuthRoutes(http, { auth, guard, secureCookie });
   registerUserRoutes(http, { users, guard });
   registerTemplateRoutes(http, { templates, guard });
+  await registerWebUi(http, config.webDist ?? DEFAULT_WEB_DIST, logger);
 
   let listeningUrl = '';
   return {

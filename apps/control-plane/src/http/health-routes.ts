@@ -23,12 +23,10 @@ export function registerHealthRoutes(
       ]);
       return { status: 'ok', checks: { database: 'ok' } } satisfies HealthResponse;
     } catch {
-      return reply
-        .status(503)
-        .send({
-          status: 'unavailable',
-          checks: { database: 'unreachable' },
-        } satisfies HealthResponse);
+      return reply.status(503).send({
+        status: 'unavailable',
+        checks: { database: 'unreachable' },
+      } satisfies HealthResponse);
     }
   });
 

@@ -66,11 +66,6 @@ export async function createHttpServer({
     return reply.status(500).send(errorBody('internal', 'internal error'));
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    reply
-      .status(404)
-      .send(errorBody('not_found', `no route ${request.method} ${request.url.split('?')[0]}`));
-  });
   return app;
 }
 
