@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createTestDatabase, waitFor, type TestDatabase } from '@streamspace/test-kit';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+
+export interface StartSystemOptions {
+  /** Built-in agent of the control plane (default `local`). */
+  embeddedAgent?: 'local' | 'docker' | 'none';
+  /** Extra environment for the control plane. */
+  env?: Record<string, string>;
+  /** Reuse a database (e.g. to restart on the same state). */
+  database?: TestDatabase;
+  dataDir?: string;
+}
+
+export interface RunningProcess {
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait for exit: a crash. */
+  kill(): Promise<void>;
+  readonly pid: number;
+}
+
+export interface RunningSystem {
+  baseUrl: string;
+  port: number;
+  adminPassword: string;
+  database: TestDatabase;
+  dataDir: string;
+  controlPlane: RunningProcess;
+  /** Start the control plane again on the same port, database and data directory. */
+  restart(): Promise<void>;
+  /** Stop everything this starter started and remove its data. */
+  close(): Promise<void>;
+  login(username?: string, password?: string): Promise<string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Run a TypeScript entry point of this repository as a child process under tsx. */
+export function runTs(entry: string, args: string[], env: Record<string, string>): RunningProcess {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO_ROOT, entry), ...args],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-200_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  const signal = async (name: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(name);
+    await exited;
+  };
+  return {
+    output: () => output,
+    stop: () => signal('SIGTERM'),
+    kill: () => signal('SIGKILL'),
+    pid: child.pid ?? -1,
+  };
+}
+
+/**
+ * The real control plane (apps/control-plane/src/main.ts) as a child process on a free
+ * loopback port with a fresh database, fast heartbeats and a built-in agent.
+ */
+export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
+  const database = options.database ?? (await createTestDatabase());
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'streamspace-e2e-')));
+  const port = await freePort();
+  const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env = {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: database.url,
+    STREAMSPACE_DATA_DIR: dataDir,
+    STREAMSPACE_ADMIN_PASSWORD: adminPassword,
+    STREAMSPACE_EMBEDDED_AGENT: options.embeddedAgent ?? 'local',
+    STREAMSPACE_HEARTBEAT_INTERVAL_MS: '500',
+    STREAMSPACE_HEARTBEAT_TIMEOUT_MS: '2000',
+    STREAMSPACE_LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  const launch = async (): Promise<RunningProcess> => {
+    const processHandle = runTs('apps/control-plane/src/main.ts', [], env);
+    await waitFor(
+      `the control plane to be ready on ${baseUrl}`,
+      async () => (await fetch(`${baseUrl}/api/v1/ready`)).ok,
+      { timeoutMs: 30_000, intervalMs: 100 },
+    ).catch((error: Error) => {
+      throw new Error(
+        `${error.message}\n--- control plane output ---\n${processHandle.output().slice(-4000)}`,
+      );
+    });
+    return processHandle;
+  };
+  const system: RunningSystem = {
+    baseUrl,
+    port,
+    adminPassword,
+    database,
+    dataDir,
+    controlPlane: await launch(),
+    async restart() {
+      await system.controlPlane.stop();
+      system.controlPlane = await launch();
+    },
+    async close() {
+      await system.controlPlane.stop();
+      if (options.database === undefined) await database.drop();
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    },
+    async login(username = 'admin', password = adminPassword) {
+      const response = await fetch(`${baseUrl}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password }),
+      });
+      if (!response.ok) throw new Error(`login as ${username} failed with ${response.status}`);
+      return ((await response.json()) as { token: string }).token;
+    },
+  };
+  return system;
+}
