@@ -64,6 +64,8 @@ export const StreamError = z.object({
     'credit_exceeded',
     'invalid_frame',
     'agent_shutting_down',
+    // Added with the stream mux: the agent refuses an OPEN beyond its per-link stream limit.
+    'too_many_streams',
   ]),
   message: z.string().max(1024),
 });

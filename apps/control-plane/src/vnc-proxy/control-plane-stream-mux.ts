@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { BinaryLink, Clock, StreamEndpoint } from '@streamspace/protocol';
+import {
+  createStreamMux,
+  type AttachPort,
+  type StreamMuxStats,
+  type StreamTarget,
+} from '@streamspace/agent-runtime/streams/stream-mux';
+import type { MuxStream, StreamMuxHooks } from '@streamspace/agent-runtime/streams/stream-port';
+
+export interface ControlPlaneStreamMuxContext {
+  agentId: string;
+  logger: Logger;
+  clock?: Clock;
+  windowBytes?: number;
+  maxStreams?: number;
+  openTimeoutMs?: number;
+  hooks?: StreamMuxHooks;
+}
+
+/** The control plane's end of one agent link's streams. */
+export interface ControlPlaneStreamMux extends StreamEndpoint {
+  /**
+   * Open a TCP stream to a port of a session on this agent. `attach` builds the local end
+   * (e.g. the viewer's WebSocket) synchronously when the agent answers OPEN_OK; the promise
+   * then resolves. Rejects with StreamOpenError (`session_not_found`, `connect_failed`,
+   * `open_timeout`, `link_closed`, `too_many_streams`, …).
+   */
+  openStream(target: StreamTarget, attach: AttachPort): Promise<MuxStream>;
+  stats(): StreamMuxStats;
+}
+
+const MARK = Symbol('controlPlaneStreamMux');
+
+/** The hub's `createStreamEndpoint`: one per agent link. */
+export function createControlPlaneStreamMux(
+  link: BinaryLink,
+  context: ControlPlaneStreamMuxContext,
+): ControlPlaneStreamMux {
+  const mux = createStreamMux({
+    link,
+    role: 'opener',
+    logger: context.logger.child({ module: 'streams', agentId: context.agentId }),
+    clock: context.clock,
+    windowBytes: context.windowBytes,
+    maxStreams: context.maxStreams,
+    openTimeoutMs: context.openTimeoutMs,
+    hooks: context.hooks,
+  });
+  return Object.assign(
+    {
+      handleBinary: mux.handleBinary,
+      closeAll: mux.closeAll,
+      openStream: mux.open,
+      stats: mux.stats,
+    },
+    { [MARK]: true },
+  );
+}
+
+/** The hub hands out StreamEndpoints; this tells whether one is ours (it always is when wired). */
+export function isControlPlaneStreamMux(
+  endpoint: StreamEndpoint | undefined,
+): endpoint is ControlPlaneStreamMux {
+  return endpoint !== undefined && (endpoint as unknown as Record<symbol, unknown>)[MARK] === true;
+}
