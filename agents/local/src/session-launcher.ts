@@ -1,0 +1,144 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Clock, Geometry } from '@streamspace/protocol';
+import { DriverError } from '@streamspace/session-driver';
+import { holdEventLoop, identify, signalGroup, type ProcessIdentity } from './process-control';
+import { answersRfb } from './rfb-banner';
+
+/** Xvnc could not take its display or port because another process holds it: try another. */
+export class DisplayTakenError extends Error {
+  override readonly name = 'DisplayTakenError';
+}
+
+// What Xvnc prints when the display's lock or the RFB port is already taken.
+const COLLISION = /already active|Address already in use|Cannot establish any listening sockets/i;
+const BANNER_POLL_MS = 50;
+
+export interface XvncLaunch {
+  xvncPath: string;
+  display: number;
+  port: number;
+  geometry: Geometry;
+  passwordFile: string;
+  xauthFile: string;
+  logFile: string;
+}
+
+export interface LaunchedProcess {
+  child: ChildProcess;
+  identity: ProcessIdentity;
+}
+
+function openLog(logFile: string): number {
+  return openSync(logFile, 'a', 0o600);
+}
+
+async function logTail(logFile: string): Promise<string> {
+  const text = await readFile(logFile, 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-4).join(' | ').slice(-500);
+}
+
+/**
+ * Start Xvnc bound to loopback and resolve once its RFB port answers with a banner.
+ * Detached: it leads its own process group and outlives an agent restart.
+ */
+export async function launchXvnc(
+  launch: XvncLaunch,
+  clock: Clock,
+  startTimeoutMs: number,
+): Promise<LaunchedProcess> {
+  const args = [
+    `:${launch.display}`,
+    '-rfbport',
+    String(launch.port),
+    '-localhost',
+    '-nolisten',
+    'tcp',
+    '-auth',
+    launch.xauthFile,
+    '-geometry',
+    `${launch.geometry.width}x${launch.geometry.height}`,
+    '-depth',
+    '24',
+    '-SecurityTypes',
+    'VncAuth',
+    '-PasswordFile',
+    launch.passwordFile,
+    // Several viewers watch one session; a viewer asking for exclusive access must not
+    // disconnect the others.
+    '-AlwaysShared',
+    '-desktop',
+    'StreamSpace',
+  ];
+  const log = openLog(launch.logFile);
+  let child: ChildProcess;
+  try {
+    child = spawn(launch.xvncPath, args, { detached: true, stdio: ['ignore', log, log] });
+  } finally {
+    closeSync(log);
+  }
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  child.once('exit', (code, signal) => (exit = { code, signal }));
+  child.once('error', (error) => (spawnError = error));
+
+  const deadline = clock.now() + startTimeoutMs;
+  const release = holdEventLoop();
+  try {
+    return await waitForBanner();
+  } finally {
+    release();
+  }
+
+  async function waitForBanner(): Promise<LaunchedProcess> {
+    for (;;) {
+      if (spawnError !== undefined) {
+        throw new DriverError('platform_error', `Xvnc could not be started: ${spawnError.message}`);
+      }
+      if (exit !== undefined) {
+        const tail = await logTail(launch.logFile);
+        if (COLLISION.test(tail)) throw new DisplayTakenError(`display :${launch.display} taken`);
+        const how = exit.signal ?? `code ${exit.code}`;
+        throw new DriverError('platform_error', `Xvnc exited with ${how} during start: ${tail}`);
+      }
+      if (await answersRfb(launch.port)) {
+        const identity = child.pid === undefined ? undefined : identify(child.pid);
+        if (identity !== undefined && exit === undefined) return { child, identity };
+        continue;
+      }
+      if (clock.now() >= deadline) {
+        if (child.pid !== undefined) {
+          const identity = identify(child.pid);
+          if (identity !== undefined) signalGroup(identity, 'SIGKILL');
+        }
+        throw new DriverError(
+          'start_timeout',
+          `Xvnc on display :${launch.display} did not answer RFB within ${startTimeoutMs} ms`,
+        );
+      }
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, BANNER_POLL_MS));
+    }
+  }
+}
+
+/** Start an X client (window manager, app) of the session, detached like Xvnc. */
+export function launchClient(
+  command: string[],
+  env: Record<string, string>,
+  cwd: string,
+  logFile: string,
+): LaunchedProcess {
+  const [file, ...args] = command;
+  const log = openLog(logFile);
+  let child: ChildProcess;
+  try {
+    child = spawn(file!, args, { detached: true, stdio: ['ignore', log, log], env, cwd });
+  } finally {
+    closeSync(log);
+  }
+  // A spawn failure (ENOENT after the PATH check, EACCES) surfaces as an exit the driver reports.
+  child.once('error', () => {});
+  const identity = child.pid === undefined ? undefined : identify(child.pid);
+  return { child, identity: identity ?? { pid: child.pid ?? -1, startTicks: '' } };
+}
