@@ -1,0 +1,59 @@
+import type { WebSocket } from 'ws';
+import type { AttachPort } from '@streamspace/agent-runtime/streams/stream-mux';
+import type { StreamEnd } from '@streamspace/agent-runtime/streams/stream-port';
+import { CloseCode } from '@streamspace/protocol';
+
+export interface ViewerPortOptions {
+  /** Messages the viewer sent before the stream was up (RFB clients normally send none). */
+  early: Buffer[];
+  /** Every client→server message, for activity stamps and metrics. */
+  onInput(bytes: number): void;
+  onOutput(bytes: number): void;
+}
+
+/**
+ * The viewer's WebSocket as the local end of a stream: RFB bytes from the session go out in
+ * binary frames; credit is granted back as ws's send callbacks report bytes handed to the
+ * kernel, so a slow viewer holds at most one window of backlog here.
+ */
+export function viewerPort(ws: WebSocket, options: ViewerPortOptions): AttachPort {
+  return (stream) => {
+    for (const message of options.early.splice(0)) stream.push(message);
+    ws.on('message', (data: Buffer) => {
+      options.onInput(data.length);
+      stream.push(data);
+    });
+    ws.on('close', () => stream.end('viewer closed'));
+    if (ws.readyState !== ws.OPEN) stream.end('viewer closed');
+    ws.resume();
+    return {
+      write(chunk, onFlushed) {
+        if (ws.readyState !== ws.OPEN) return;
+        options.onOutput(chunk.length);
+        ws.send(chunk, { binary: true }, () => onFlushed());
+      },
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
+      terminate: (end) => {
+        const { code, reason } = closeFor(end);
+        ws.close(code, reason);
+      },
+    };
+  };
+}
+
+/** How a viewer is told its stream ended (close-codes.ts; reasons ≤ 123 bytes, RFC 6455). */
+export function closeFor(end: StreamEnd): { code: number; reason: string } {
+  switch (end.kind) {
+    case 'peer_closed':
+      return { code: CloseCode.normal, reason: 'the session closed the connection' };
+    case 'link_closed':
+      return { code: CloseCode.agentOffline, reason: 'the agent went offline' };
+    case 'peer_error':
+    case 'protocol_error':
+      if (end.code === 'agent_shutting_down') {
+        return { code: CloseCode.agentOffline, reason: 'the agent is shutting down' };
+      }
+      return { code: CloseCode.streamFailed, reason: `stream failed: ${end.code}` };
+  }
+}
