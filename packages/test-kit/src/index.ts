@@ -6,3 +6,7 @@ export * from './vnc-des';
 export * from './test-xvnc';
 export * from './byte-reader';
 export * from './session-image';
+export * from './kube-api-server/kube-api-server';
+export * from './kube-api-server/kube-api-http-server';
+export * from './kube-api-server/busybox-image';
+export * from './kube-api-server/kube-status';

@@ -1,0 +1,96 @@
+import type { ServerResponse } from 'node:http';
+import type { KubeObject } from './kube-object';
+import { expired } from './kube-status';
+import { parseSelector, selectableFields } from './label-selector';
+import type { ObjectStore, StoreEvent, WatchEventType } from './object-store';
+import type { ResourceType } from './resource-types';
+
+export interface WatchRequest {
+  type: ResourceType;
+  namespace: string | undefined;
+  labelSelector: string | null;
+  fieldSelector: string | null;
+  resourceVersion: string | null;
+  timeoutSeconds: number | undefined;
+}
+
+/**
+ * Serves one `?watch=1` request: JSON lines of {type, object} on a chunked 200 response, as the
+ * apiserver does. A resourceVersion older than the kept history gets an ERROR event carrying a
+ * 410 Expired Status and the stream ends (the client must re-list). An object that stops or
+ * starts matching the selectors is reported as DELETED or ADDED, as the watch cache does.
+ * Returns a function that ends the stream: abruptly (a lost connection) or cleanly (the
+ * apiserver ending a watch, as it does every few minutes).
+ */
+export function serveWatch(
+  store: ObjectStore,
+  request: WatchRequest,
+  response: ServerResponse,
+): (abrupt: boolean) => void {
+  const labels = parseSelector(request.labelSelector);
+  const fields = parseSelector(request.fieldSelector);
+  const matches = (object: KubeObject | undefined): boolean =>
+    object !== undefined &&
+    (request.namespace === undefined || object.metadata.namespace === request.namespace) &&
+    labels.matches(object.metadata.labels ?? {}) &&
+    fields.matches(selectableFields(object));
+
+  response.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
+  response.flushHeaders();
+  const send = (type: WatchEventType | 'ERROR', object: unknown): void => {
+    response.write(`${JSON.stringify({ type, object })}\n`);
+  };
+
+  let delivered = 0;
+  const deliver = (event: StoreEvent): void => {
+    if (event.resourceVersion <= delivered || event.resource !== request.type) return;
+    delivered = event.resourceVersion;
+    const now = matches(event.type === 'DELETED' ? undefined : event.object);
+    const before = matches(event.previous) || (event.type === 'DELETED' && matches(event.object));
+    if (event.type === 'DELETED') {
+      if (before) send('DELETED', event.object);
+    } else if (now && before) send('MODIFIED', event.object);
+    else if (now) send('ADDED', event.object);
+    else if (before) send('DELETED', event.object);
+  };
+
+  const requested = request.resourceVersion;
+  if (requested === null || requested === '' || requested === '0') {
+    // "Get state and start at most recent": synthetic ADDED events for what exists now.
+    for (const object of store.list(request.type, request.namespace)) {
+      if (matches(object)) send('ADDED', object);
+    }
+    delivered = store.resourceVersion;
+  } else {
+    const since = Number(requested);
+    const events = Number.isFinite(since) ? store.eventsSince(request.type, since) : 'expired';
+    if (events === 'expired') {
+      send('ERROR', expired(requested, store.oldestResourceVersion).toStatus());
+      response.end();
+      return () => {};
+    }
+    delivered = since;
+    for (const event of events) deliver(event);
+    delivered = Math.max(delivered, store.resourceVersion);
+  }
+
+  const unsubscribe = store.subscribe(deliver);
+  const timer =
+    request.timeoutSeconds === undefined
+      ? undefined
+      : setTimeout(() => response.end(), request.timeoutSeconds * 1000);
+  timer?.unref();
+  response.on('close', () => {
+    unsubscribe();
+    if (timer !== undefined) clearTimeout(timer);
+  });
+  return (abrupt) => {
+    unsubscribe();
+    if (abrupt) response.socket?.destroy();
+    else response.end();
+  };
+}
