@@ -1,0 +1,2 @@
+export * from './docker-driver';
+export * from './docker-labels';
