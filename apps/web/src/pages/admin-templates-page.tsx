@@ -9,7 +9,8 @@ import { ErrorPanel, InlineError } from '../components/error-panel';
 import { PageHeader } from '../components/page-header';
 import { Spinner } from '../components/spinner';
 import { TemplateForm } from '../features/admin/template-form';
-import { formatResources, TemplateIcon } from '../features/catalog/template-card';
+import { formatResources } from '../features/catalog/template-card';
+import { AppIcon } from '../components/app-icon';
 
 export function AdminTemplatesPage() {
   const queryClient = useQueryClient();
@@ -67,7 +68,7 @@ export function AdminTemplatesPage() {
             {templates.data.map((template) => (
               <tr key={template.id} data-template-id={template.id}>
                 <td data-label="Template" className="cell-title">
-                  <TemplateIcon icon={template.icon} name={template.name} /> {template.name}
+                  <AppIcon icon={template.icon} name={template.name} /> {template.name}
                   <span className="cell-reason mono">{template.id}</span>
                 </td>
                 <td data-label="Image" className="mono">

@@ -5,12 +5,11 @@ import { InlineError } from '../components/error-panel';
 import { useAuth } from '../features/auth/auth-provider';
 
 interface SignInState {
-  message?: string;
   from?: string;
 }
 
 export function SignInPage() {
-  const { user, signIn } = useAuth();
+  const { user, notice, signIn } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
   const state = (location.state ?? {}) as SignInState;
@@ -52,9 +51,9 @@ export function SignInPage() {
           StreamSpace
         </div>
         <h1 id="sign-in-title">Sign in</h1>
-        {state.message && !error ? (
+        {notice && !error ? (
           <p className="notice notice-info" role="status">
-            {state.message}
+            {notice}
           </p>
         ) : null}
         <label htmlFor="username">Username</label>

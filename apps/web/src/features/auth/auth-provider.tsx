@@ -14,6 +14,8 @@ interface AuthContextValue {
   /** undefined while loading; null when nobody is signed in. */
   user: User | null | undefined;
   loadError: unknown;
+  /** Why the user is on the sign-in page (expired session, signed out), if we know. */
+  notice: string | null;
   signIn(request: LoginRequest): Promise<User>;
   signOut(): Promise<void>;
 }
@@ -25,6 +27,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const navigate = useNavigate();
   const location = useLocation();
   const [expiredFrom, setExpiredFrom] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
 
   const me = useQuery({
     queryKey: queryKeys.me,
@@ -51,19 +54,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (expiredFrom === null) return;
     setExpiredFrom(null);
+    // Kept here rather than in the location state: the route guard may redirect first.
+    setNotice(SESSION_EXPIRED_MESSAGE);
     queryClient.clear();
     queryClient.setQueryData(queryKeys.me, null);
     if (location.pathname !== '/sign-in') {
-      void navigate('/sign-in', {
-        replace: true,
-        state: { message: SESSION_EXPIRED_MESSAGE, from: expiredFrom },
-      });
+      void navigate('/sign-in', { replace: true, state: { from: expiredFrom } });
     }
   }, [expiredFrom, location.pathname, navigate, queryClient]);
 
   const signIn = useCallback(
     async (request: LoginRequest) => {
       const { user } = await authApi.login(request);
+      setNotice(null);
       queryClient.clear();
       queryClient.setQueryData(queryKeys.me, user);
       return user;
@@ -77,13 +80,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     } finally {
       queryClient.clear();
       queryClient.setQueryData(queryKeys.me, null);
-      void navigate('/sign-in', { replace: true, state: { message: 'You signed out.' } });
+      setNotice('You signed out.');
+      void navigate('/sign-in', { replace: true });
     }
   }, [navigate, queryClient]);
 
   const value = useMemo<AuthContextValue>(
-    () => ({ user: me.data, loadError: me.error, signIn, signOut }),
-    [me.data, me.error, signIn, signOut],
+    () => ({ user: me.data, loadError: me.error, notice, signIn, signOut }),
+    [me.data, me.error, notice, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -1,4 +1,5 @@
 import type { Template } from '@streamspace/protocol';
+import { AppIcon } from '../../components/app-icon';
 
 export function formatResources(template: Template): string {
   const cpus = template.resources.cpuMillis / 1000;
@@ -7,16 +8,6 @@ export function formatResources(template: Template): string {
       ? `${(template.resources.memoryMb / 1024).toFixed(template.resources.memoryMb % 1024 ? 1 : 0)} GB`
       : `${template.resources.memoryMb} MB`;
   return `${cpus} CPU${cpus === 1 ? '' : 's'} · ${memory} memory`;
-}
-
-/** Emoji icons render as text; anything else is a short name we show as a monogram. */
-export function TemplateIcon({ icon, name }: { icon: string; name: string }) {
-  const isEmoji = /\p{Extended_Pictographic}/u.test(icon);
-  return (
-    <span className="template-icon" aria-hidden="true">
-      {isEmoji ? icon : (icon || name).slice(0, 2).toUpperCase()}
-    </span>
-  );
 }
 
 export function TemplateCard({
@@ -29,7 +20,7 @@ export function TemplateCard({
   return (
     <article className="card template-card" aria-labelledby={`template-${template.id}`}>
       <div className="template-card-head">
-        <TemplateIcon icon={template.icon} name={template.name} />
+        <AppIcon icon={template.icon} name={template.name} />
         <h2 id={`template-${template.id}`}>{template.name}</h2>
       </div>
       <p className="template-description">{template.description || 'No description.'}</p>

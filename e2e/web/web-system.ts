@@ -1,0 +1,61 @@
+import { startControlPlane, type StartControlPlaneOptions } from '../support/start-control-plane';
+import { buildWebUi, webOrigin } from './web-build';
+
+export interface WebSystem {
+  /** Origin the browser opens: serves the UI and proxies (or is) the API. */
+  url: string;
+  /** The control plane itself, for API calls made by the test. */
+  apiUrl: string;
+  adminPassword: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** A control plane with a fresh database plus the UI built from this tree, on one origin. */
+export async function startWebSystem(options: StartControlPlaneOptions = {}): Promise<WebSystem> {
+  const web = await buildWebUi();
+  const controlPlane = await startControlPlane({ ...options, webDist: web.outDir });
+  const origin = await webOrigin(controlPlane.baseUrl, web.outDir);
+  return {
+    url: origin.url,
+    apiUrl: controlPlane.baseUrl,
+    adminPassword: controlPlane.adminPassword,
+    output: controlPlane.output,
+    async stop() {
+      await origin.close();
+      await controlPlane.stop();
+      await web.remove();
+    },
+  };
+}
+
+/** Signs in through the REST API and returns the bearer token, for test set-up calls. */
+export async function apiLogin(apiUrl: string, username: string, password: string) {
+  const response = await fetch(`${apiUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
+export async function apiCall(
+  apiUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const response = await fetch(`${apiUrl}/api/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
