@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { systemClock, type Clock } from '@streamspace/protocol';
+import { CloseCode, systemClock, type Clock } from '@streamspace/protocol';
+import { registerAgentRoutes } from './agents/agent-routes';
+import { createAgentService, type AgentService } from './agents/agent-service';
+import { listSessionsOfAgent } from './agents/agent-sessions';
+import type { RetryPolicy } from './commands/command-backoff';
+import { createCommandQueue, type CommandQueue } from './commands/command-queue';
+import { createAgentHub, type AgentHub } from './hub/agent-hub';
 import { createAuthService } from './auth/auth-service';
 import { registerAuthRoutes } from './auth/auth-routes';
 import { createRequestAuth } from './auth/request-auth';
@@ -16,16 +22,31 @@ import { createTemplateService } from './templates/template-service';
 import { registerTemplateRoutes } from './templates/template-routes';
 import { createUserService, ensureAdminUser } from './users/user-service';
 import { registerUserRoutes } from './users/user-routes';
+import { createControlPlaneStreamMux } from './vnc-proxy/control-plane-stream-mux';
+import { registerVncConnectRoutes } from './vnc-proxy/vnc-connect-routes';
+import { createVncMetrics } from './vnc-proxy/vnc-metrics';
+import { createVncProxy, type VncProxy } from './vnc-proxy/vnc-proxy';
+import { createVncTickets } from './vnc-proxy/vnc-tickets';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   clock?: Clock;
+  /** Agent link timings, for tests; production uses the defaults and config. */
+  agentLink?: {
+    commandSweepIntervalMs?: number;
+    commandRetry?: RetryPolicy;
+    helloTimeoutMs?: number;
+  };
 }
 
 export interface App {
   http: FastifyInstance;
   db: Db;
+  agents: AgentService;
+  hub: AgentHub;
+  commands: CommandQueue;
+  vnc: VncProxy;
   /** The URL the control plane listens on, once started. */
   url(): string;
   start(): Promise<void>;
@@ -34,7 +55,12 @@ export interface App {
 }
 
 /** The one place modules are wired together (CONVENTIONS.md layout). */
-export async function createApp({ config, logger, clock = systemClock }: AppDeps): Promise<App> {
+export async function createApp({
+  config,
+  logger,
+  clock = systemClock,
+  agentLink = {},
+}: AppDeps): Promise<App> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === undefined) {
@@ -69,21 +95,79 @@ export async function createApp({ config, logger, clock = systemClock }: AppDeps
   registerAuthRoutes(http, { auth, guard, secureCookie });
   registerUserRoutes(http, { users, guard });
   registerTemplateRoutes(http, { templates, guard });
+
+  const vncMetrics = createVncMetrics(metrics.registry);
+  const agents = createAgentService({ db, clock, heartbeatTimeoutMs: config.heartbeatTimeoutMs });
+  const hub = createAgentHub({
+    db,
+    clock,
+    logger,
+    metrics,
+    replicaId: config.replicaId,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+    helloTimeoutMs: agentLink.helloTimeoutMs,
+    createStreamEndpoint: (link, context) =>
+      createControlPlaneStreamMux(link, { ...context, clock, hooks: vncMetrics.streamHooks }),
+  });
+  const commands = createCommandQueue({
+    db,
+    databaseUrl,
+    hub,
+    clock,
+    logger,
+    metrics,
+    defaultDeadlineMs: config.commandDeadlineMs,
+    sweepIntervalMs: agentLink.commandSweepIntervalMs,
+    retry: agentLink.commandRetry,
+  });
+  registerAgentRoutes(http, {
+    db,
+    agents,
+    guard,
+    sessionsOfAgent: (agentId) => listSessionsOfAgent(db, agentId),
+    onAgentDeleted: async (agentId) => {
+      hub.disconnect(agentId, CloseCode.agentDeleted, 'the agent was deleted by an admin');
+      // Its open commands lost their agent: expire them now rather than at their deadline.
+      await commands.sweep();
+    },
+  });
+  hub.attach(http.server);
+  const vncTickets = createVncTickets({ db, clock });
+  registerVncConnectRoutes(http, { db, guard, tickets: vncTickets });
+  const vnc = createVncProxy({
+    db,
+    clock,
+    logger,
+    tickets: vncTickets,
+    allowedOrigins: config.allowedOrigins,
+    streamEndpointFor: (agentId) => hub.streamEndpoint(agentId),
+    metrics: vncMetrics,
+  });
+  vnc.attach(http.server);
   await registerWebUi(http, config.webDist ?? DEFAULT_WEB_DIST, logger);
 
   let listeningUrl = '';
   return {
     http,
     db,
+    agents,
+    hub,
+    commands,
+    vnc,
     url: () => listeningUrl,
     async start() {
       await http.listen({ port: config.port, host: config.host });
       const address = http.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       listeningUrl = `http://127.0.0.1:${port}`;
+      commands.start();
       logger.info({ port }, 'control plane listening');
     },
     async stop() {
+      await vnc.close();
+      await hub.close();
+      await commands.stop();
       await http.close();
       await db.destroy();
       await embedded?.stop();

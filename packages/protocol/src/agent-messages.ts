@@ -2,9 +2,18 @@ import { z } from 'zod';
 import { Capacity, CommandType, Labels, Platform, Uuid } from './domain';
 import { DriverErrorCode, ErrorCode } from './errors';
 import { SessionObservation, SessionSpec } from './session-spec';
+import { FRAME_HEADER_BYTES, MAX_FRAME_PAYLOAD_BYTES } from './stream-frames';
 
 /** Largest text (JSON) message either side accepts on the agent link, in bytes. */
 export const MAX_CONTROL_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * Largest WebSocket message of any kind on the agent link, in bytes (both sides set it as
+ * the socket's maxPayload; a bigger message closes the link with 1009). A binary message
+ * holds whole stream frames: room for 4 full-size frames lets a sender batch small frames
+ * behind a large one. Text messages are held to MAX_CONTROL_MESSAGE_BYTES separately.
+ */
+export const MAX_LINK_MESSAGE_BYTES = 4 * (FRAME_HEADER_BYTES + MAX_FRAME_PAYLOAD_BYTES);
 
 // ---- commands: the payload of a `command` message -------------------------------------
 

@@ -1,0 +1,203 @@
+import type { Kysely } from 'kysely';
+import {
+  PLATFORMS,
+  type Labels,
+  type Platform,
+  type PlatformsResponse,
+  type SessionState,
+} from '@streamspace/protocol';
+import type { Database } from '../db/schema';
+import { ApiError } from '../http/api-error';
+
+/**
+ * Session states that occupy one of an agent's slots: compute is held or about to be. A
+ * hibernated session released its compute, and stopped or failed ones hold nothing.
+ */
+export const LOAD_SESSION_STATES: readonly SessionState[] = [
+  'pending',
+  'starting',
+  'running',
+  'hibernating',
+  'waking',
+  'stopping',
+];
+
+export interface AgentCriteria {
+  platform: Platform | 'auto';
+  /** A specific agent the caller asked for. */
+  agentId?: string;
+  region?: string;
+  /** Every label here must be on the agent with the same value. */
+  labels?: Labels;
+}
+
+export interface SelectedAgent {
+  id: string;
+  name: string;
+  platform: Platform;
+  region: string;
+  /** Sessions in LOAD_SESSION_STATES on the agent before this one. */
+  load: number;
+  maxSessions: number;
+}
+
+interface Candidate extends SelectedAgent {
+  status: 'online' | 'offline';
+  draining: boolean;
+  connected: boolean;
+  fresh: boolean;
+  labels: Labels;
+}
+
+export interface SelectorDeps {
+  /** Milliseconds since the epoch (the injected Clock). */
+  now: () => number;
+  /** An agent not heard from for this long counts as offline even if a row says online. */
+  heartbeatTimeoutMs: number;
+}
+
+/** Agents with their current load; `executor` may be a transaction. */
+async function candidates(
+  executor: Kysely<Database>,
+  deps: SelectorDeps,
+  where: { agentId?: string },
+): Promise<Candidate[]> {
+  let query = executor.selectFrom('agents').select((eb) => [
+    'agents.id',
+    'agents.name',
+    'agents.platform',
+    'agents.region',
+    'agents.labels',
+    'agents.capacity',
+    'agents.status',
+    'agents.draining',
+    'agents.connectedReplica',
+    'agents.lastHeartbeatAt',
+    eb
+      .selectFrom('sessions')
+      .select((inner) => inner.fn.countAll<string>().as('n'))
+      .whereRef('sessions.agentId', '=', 'agents.id')
+      .where('sessions.state', 'in', LOAD_SESSION_STATES)
+      .as('load'),
+  ]);
+  if (where.agentId !== undefined) query = query.where('agents.id', '=', where.agentId);
+  const rows = await query.execute();
+  const freshAfter = deps.now() - deps.heartbeatTimeoutMs;
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    platform: row.platform,
+    region: row.region,
+    load: Number(row.load ?? 0),
+    maxSessions: row.capacity.maxSessions,
+    status: row.status,
+    draining: row.draining,
+    connected: row.connectedReplica !== null,
+    fresh: row.lastHeartbeatAt !== null && row.lastHeartbeatAt.getTime() >= freshAfter,
+    labels: row.labels,
+  }));
+}
+
+function isOnline(candidate: Candidate): boolean {
+  return candidate.status === 'online' && candidate.connected && candidate.fresh;
+}
+
+function matchesLabels(agentLabels: Labels, wanted: Labels | undefined): boolean {
+  if (wanted === undefined) return true;
+  return Object.entries(wanted).every(([key, value]) => agentLabels[key] === value);
+}
+
+/**
+ * The least-loaded online, non-draining agent with a free slot that matches the criteria
+ * (load = sessions in LOAD_SESSION_STATES ÷ maxSessions; ties go to the agent with fewer
+ * sessions, then by id). Throws ApiError `no_agent_available` saying what was missing.
+ */
+export async function selectAgent(
+  executor: Kysely<Database>,
+  deps: SelectorDeps,
+  criteria: AgentCriteria,
+): Promise<SelectedAgent> {
+  const platformText = criteria.platform === 'auto' ? '' : `${criteria.platform} `;
+  const all = await candidates(executor, deps, { agentId: criteria.agentId });
+  if (criteria.agentId !== undefined) {
+    const agent = all[0];
+    if (agent === undefined) throw noAgent(`agent ${criteria.agentId} does not exist`);
+    if (criteria.platform !== 'auto' && agent.platform !== criteria.platform)
+      throw noAgent(`agent "${agent.name}" runs ${agent.platform}, not ${criteria.platform}`);
+    if (!isOnline(agent)) throw noAgent(`agent "${agent.name}" is offline`);
+    if (agent.draining) throw noAgent(`agent "${agent.name}" is draining`);
+    if (agent.load >= agent.maxSessions)
+      throw noAgent(
+        `agent "${agent.name}" is at capacity (${agent.load} of ${agent.maxSessions} sessions)`,
+      );
+    return selected(agent);
+  }
+  const matching = all.filter(
+    (agent) =>
+      (criteria.platform === 'auto' || agent.platform === criteria.platform) &&
+      (criteria.region === undefined || criteria.region === agent.region) &&
+      matchesLabels(agent.labels, criteria.labels),
+  );
+  const where = [
+    criteria.region === undefined ? '' : ` in region "${criteria.region}"`,
+    criteria.labels === undefined || Object.keys(criteria.labels).length === 0
+      ? ''
+      : ` with labels ${Object.entries(criteria.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')}`,
+  ].join('');
+  const online = matching.filter(isOnline);
+  if (online.length === 0) {
+    throw noAgent(
+      criteria.platform === 'auto'
+        ? `no agent is online on any platform${where}`
+        : `no ${platformText}agent is online${where}`,
+    );
+  }
+  const serving = online.filter((agent) => !agent.draining);
+  if (serving.length === 0) throw noAgent(`every online ${platformText}agent${where} is draining`);
+  const free = serving.filter((agent) => agent.load < agent.maxSessions);
+  if (free.length === 0) throw noAgent(`every online ${platformText}agent${where} is at capacity`);
+  free.sort(
+    (a, b) =>
+      a.load / a.maxSessions - b.load / b.maxSessions ||
+      a.load - b.load ||
+      a.id.localeCompare(b.id),
+  );
+  return selected(free[0] as Candidate);
+}
+
+/** Online agents and free slots per platform (draining agents offer no slots). */
+export async function platformAvailability(
+  executor: Kysely<Database>,
+  deps: SelectorDeps,
+): Promise<PlatformsResponse> {
+  const all = (await candidates(executor, deps, {})).filter(isOnline);
+  return {
+    platforms: PLATFORMS.map((platform) => {
+      const agents = all.filter((agent) => agent.platform === platform);
+      return {
+        platform,
+        onlineAgents: agents.length,
+        freeSlots: agents
+          .filter((agent) => !agent.draining)
+          .reduce((sum, agent) => sum + Math.max(0, agent.maxSessions - agent.load), 0),
+      };
+    }),
+  };
+}
+
+function selected(agent: Candidate): SelectedAgent {
+  return {
+    id: agent.id,
+    name: agent.name,
+    platform: agent.platform,
+    region: agent.region,
+    load: agent.load,
+    maxSessions: agent.maxSessions,
+  };
+}
+
+function noAgent(message: string): ApiError {
+  return new ApiError('no_agent_available', message);
+}
