@@ -446,6 +446,9 @@ export class DockerKubelet {
         );
       const name = this.options.runtime.claimVolumeName(claim.metadata.uid!);
       await this.options.runtime.ensureVolume(name);
+      const fsGroup = spec.securityContext?.fsGroup;
+      if (fsGroup !== undefined)
+        await this.options.runtime.setVolumeGroup(name, container.image, fsGroup);
       claimVolumes.set(volume.name, name);
     }
     this.setStatus(record, (status) =>

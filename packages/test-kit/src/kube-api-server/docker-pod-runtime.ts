@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { KubeObject } from './kube-object';
 import { parseQuantity } from './quantity';
-import { createTar, readTar } from './tar-archive';
+import { createTar, readTar, type TarFile } from './tar-archive';
 
 /** The label on every container, volume and network one test API server makes. */
 export const KUBE_SERVER_LABEL = 'io.streamspace.test-kube-server';
@@ -115,7 +115,7 @@ export class DockerPodRuntime {
   async writeVolume(
     volume: string,
     image: string,
-    files: { path: string; data: Buffer; mode: number; uid?: number; gid?: number }[],
+    files: TarFile[],
     owner = { uid: 0, gid: 0 },
   ): Promise<void> {
     const helper = await this.docker.createContainer({
@@ -143,6 +143,16 @@ export class DockerPodRuntime {
     } finally {
       await helper.remove({ force: true });
     }
+  }
+
+  /**
+   * Gives a volume's root to group `gid` with setgid and group write, as the kubelet's
+   * SetVolumeOwnership does for a pod's fsGroup, so a non-root user of that group can write.
+   */
+  async setVolumeGroup(volume: string, image: string, gid: number): Promise<void> {
+    await this.writeVolume(volume, image, [
+      { path: '.', data: Buffer.alloc(0), directory: true, mode: 0o2775, uid: 0, gid },
+    ]);
   }
 
   async readVolumeFile(volume: string, image: string, path: string): Promise<Buffer | undefined> {
