@@ -35,6 +35,12 @@ const Env = z.object({
     .min(1)
     .default(12 * 60),
   STREAMSPACE_SECURE_COOKIES: z.enum(['true', 'false', 'auto']).default('auto'),
+  // Lifecycle scheduler (docs/lifecycle.md).
+  STREAMSPACE_SCHEDULER_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  STREAMSPACE_IDLE_WARNING_MINUTES: z.coerce.number().int().min(0).default(5),
+  STREAMSPACE_STUCK_TRANSITION_MINUTES: z.coerce.number().min(0.1).default(5),
+  STREAMSPACE_ORPHAN_POLICY: z.enum(['remove', 'leave', 'adopt']).default('remove'),
+  STREAMSPACE_ORPHAN_GRACE_MINUTES: z.coerce.number().min(0).default(5),
   STREAMSPACE_WEB_DIST: z.string().optional(),
 });
 
@@ -55,6 +61,15 @@ export interface Config {
   defaultIdleMinutes: number;
   defaultMaxDurationMinutes: number;
   secureCookies: 'true' | 'false' | 'auto';
+  /** How often the lifecycle scheduler runs its pass, in ms. */
+  schedulerIntervalMs: number;
+  /** Warning before idle hibernation or the maximum-duration stop, in minutes. */
+  idleWarningMinutes: number;
+  /** An acknowledged command silent this long (ms) counts as a stuck transition. */
+  stuckTransitionMs: number;
+  orphanPolicy: 'remove' | 'leave' | 'adopt';
+  /** How long an orphan is only reported before the policy applies, in ms. */
+  orphanGraceMs: number;
   webDist: string | undefined;
   /** Identifies this process among control-plane replicas. */
   replicaId: string;
@@ -85,6 +100,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultIdleMinutes: e.STREAMSPACE_DEFAULT_IDLE_MINUTES,
     defaultMaxDurationMinutes: e.STREAMSPACE_DEFAULT_MAX_DURATION_MINUTES,
     secureCookies: e.STREAMSPACE_SECURE_COOKIES,
+    schedulerIntervalMs: Math.round(e.STREAMSPACE_SCHEDULER_INTERVAL_SECONDS * 1000),
+    idleWarningMinutes: e.STREAMSPACE_IDLE_WARNING_MINUTES,
+    stuckTransitionMs: Math.round(e.STREAMSPACE_STUCK_TRANSITION_MINUTES * 60_000),
+    orphanPolicy: e.STREAMSPACE_ORPHAN_POLICY,
+    orphanGraceMs: Math.round(e.STREAMSPACE_ORPHAN_GRACE_MINUTES * 60_000),
     webDist: e.STREAMSPACE_WEB_DIST,
     replicaId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   };

@@ -9,3 +9,4 @@ export * from './stream-frames';
 export * from './api';
 export * from './clock';
 export * from './stream-link';
+export * from './orphan-session';
