@@ -103,7 +103,8 @@ export function createCommandQueue(deps: CommandQueueDeps) {
     observeFirstSend: (type, seconds) => dispatchLatency.observe({ type }, seconds),
   });
   let sweepTimer: ClockTimer | undefined;
-  let sweeping = false;
+  let sweepQueued = false;
+  let sweepTail: Promise<void> = Promise.resolve();
   let stopped = true;
   let listener: { close(): Promise<void> } | undefined;
 
@@ -185,17 +186,23 @@ export function createCommandQueue(deps: CommandQueueDeps) {
     }
   }
 
-  async function sweep(): Promise<void> {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      await expireLate();
-      await dispatcher.dispatchDue();
-    } catch (error) {
-      logger.error({ err: error }, 'command sweep failed');
-    } finally {
-      sweeping = false;
-    }
+  /**
+   * Sweeps run one at a time; calls during a sweep share one follow-up sweep, which reads
+   * the clock when it starts (so a fake clock advanced past many timers sweeps at its end).
+   */
+  function sweep(): Promise<void> {
+    if (sweepQueued) return sweepTail;
+    sweepQueued = true;
+    sweepTail = sweepTail.then(async () => {
+      sweepQueued = false;
+      try {
+        await expireLate();
+        await dispatcher.dispatchDue();
+      } catch (error) {
+        logger.error({ err: error }, 'command sweep failed');
+      }
+    });
+    return sweepTail;
   }
 
   function scheduleSweep(): void {
@@ -260,6 +267,7 @@ export function createCommandQueue(deps: CommandQueueDeps) {
       if (sweepTimer !== undefined) clock.clearTimeout(sweepTimer);
       for (const off of unsubscribe) off();
       await listener?.close();
+      await sweepTail;
       await dispatcher.idle();
     },
   };
