@@ -9,34 +9,32 @@ import {
 } from '@streamspace/protocol';
 import {
   DriverError,
-  type SessionChangeListener,
   type SessionDriver,
   type StartedSession,
   type StopOptions,
 } from '@streamspace/session-driver';
 import { containerCreateOptions, reservedEnvNames } from './container-config';
-import { watchContainerEvents, type ContainerEvent } from './container-events';
 import {
-  containerName,
-  hibernationVolumeName,
+  DEFAULT_SCOPE,
   homeVolumeName,
   LABEL_HOME,
   LABEL_MANAGED,
-  LABEL_SCOPE,
+  LABEL_ROLE,
   LABEL_SESSION_ID,
   LABEL_TEMPLATE_ID,
   LABEL_USER_ID,
-  scopeFilter,
-  sessionLabels,
+  ownedBy,
 } from './docker-labels';
 import { lastLogLines } from './docker-logs';
+import { createDockerResources, imageNotFound, platformError, statusOf } from './docker-resources';
 import { passwordArchive } from './password-archive';
 import { answersRfb } from './rfb-readiness';
+import { createSessionChangeReporter } from './session-change-reporter';
 import {
   describeExit,
   hibernatedObservation,
   observationFromContainer,
-  truncateReason,
+  observationFromRunningSummary,
 } from './session-observation';
 
 export interface DockerDriverOptions {
@@ -65,7 +63,6 @@ export interface DockerDriver extends SessionDriver {
 }
 
 export const DEFAULT_SESSION_NETWORK = 'streamspace-sessions';
-const DEFAULT_SCOPE = 'default';
 const DEFAULT_STOP_GRACE_SECONDS = 10;
 const DEFAULT_START_TIMEOUT_MS = 30_000;
 const DEFAULT_SHM_MB = 256;
@@ -73,13 +70,12 @@ const DEFAULT_SHM_MB = 256;
 const PROBE_TIMEOUT_MS = 1_000;
 const PROBE_INTERVAL_MS = 50;
 const LOG_LINES_IN_ERRORS = 15;
-/** How long a container the driver stopped stays "expected" if no destroy event comes, in ms. */
-const EXPECTED_EXIT_TTL_MS = 5 * 60_000;
 
 /**
- * Sessions as containers on a dedicated bridge network (README.md beside this package).
- * The agent reaches each container's VNC port at its IP on that network; no port is
- * published on the host.
+ * Sessions as containers on a dedicated bridge network (agents/docker/README.md). The agent
+ * reaches each container's VNC port at its IP on that network; no port is published on the
+ * host. Hibernated sessions are kept as labelled record volumes, so list() reports them as
+ * `stopped` even after the agent restarts.
  */
 export function createDockerDriver(options: DockerDriverOptions = {}): DockerDriver {
   const docker = options.docker ?? new Docker();
@@ -91,76 +87,17 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
   const clock = options.clock ?? systemClock;
   const logger = (options.logger ?? pino({ level: 'silent' })).child({ driver: 'docker', scope });
 
-  const listeners = new Set<SessionChangeListener>();
-  /** Containers being created and started: start() reports their failures itself. */
-  const starting = new Set<string>();
-  /** Containers the driver is stopping or removing: their die/destroy is not a failure. */
-  const expectedExits = new Set<string>();
-  /** Containers whose death was reported, so the following destroy is not reported again. */
-  const reportedDeaths = new Set<string>();
-  const oomKilled = new Set<string>();
-  const locks = new Map<string, Promise<unknown>>();
-  let networkReady: Promise<void> | undefined;
-
-  const emit = (observation: SessionObservation) => {
-    for (const listener of listeners) listener(observation);
-  };
-
-  const onEvent = async (event: ContainerEvent) => {
-    const sessionId = event.attributes[LABEL_SESSION_ID];
-    const id = event.containerId;
-    if (sessionId === undefined) return;
-    if (event.action === 'oom') {
-      oomKilled.add(id);
-      return;
-    }
-    if (starting.has(id) || expectedExits.has(id)) {
-      if (event.action === 'destroy') {
-        expectedExits.delete(id);
-        oomKilled.delete(id);
-      }
-      return;
-    }
-    const log = logger.child({ sessionId, containerId: id.slice(0, 12) });
-    if (event.action === 'die') {
-      reportedDeaths.add(id);
-      const container = docker.getContainer(id);
-      const info = await container.inspect().catch(() => undefined);
-      const exitCode = info?.State.ExitCode ?? event.exitCode ?? -1;
-      const oom = info?.State.OOMKilled === true || oomKilled.has(id);
-      const lines = await lastLogLines(container, 3);
-      const reason = describeExit(exitCode, oom);
-      log.warn({ exitCode, oomKilled: oom }, 'session container died');
-      emit({
-        sessionId,
-        status: exitCode === 0 && !oom ? 'stopped' : 'failed',
-        reason: truncateReason(reason),
-        details: {
-          containerId: id.slice(0, 12),
-          ...(lines.length > 0 ? { lastLog: truncateReason(lines.join('\n')) } : {}),
-        },
-      });
-      return;
-    }
-    // destroy
-    oomKilled.delete(id);
-    if (reportedDeaths.delete(id)) return;
-    log.warn('session container removed behind the driver');
-    emit({
-      sessionId,
-      status: 'failed',
-      reason: 'container was removed outside StreamSpace',
-      details: { containerId: id.slice(0, 12) },
-    });
-  };
-
-  const events = watchContainerEvents({
+  const changes = createSessionChangeReporter({ docker, scope, clock, logger });
+  const resources = createDockerResources({
     docker,
-    labelFilters: [`${LABEL_MANAGED}=true`, `${LABEL_SCOPE}=${scope}`],
-    onEvent: (event) => void onEvent(event),
+    network,
+    scope,
+    stopGraceSeconds,
     clock,
     logger,
+    expectExit: changes.expectExit,
   });
+  const locks = new Map<string, Promise<unknown>>();
 
   /** One operation per session at a time: start, stop and hibernate never interleave. */
   function serialized<T>(sessionId: string, task: () => Promise<T>): Promise<T> {
@@ -177,101 +114,6 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
   const delay = (ms: number) =>
     new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
-  async function findContainer(sessionId: string) {
-    try {
-      const info = await docker.getContainer(containerName(sessionId)).inspect();
-      // Same name, another owner (another agent's scope): not ours to report or touch.
-      if (info.Config.Labels?.[LABEL_SCOPE] !== scope) return undefined;
-      return info;
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw platformError(`inspecting the container of session ${sessionId}`, error);
-    }
-  }
-
-  async function hibernationRecord(sessionId: string) {
-    try {
-      const volume = await docker.getVolume(hibernationVolumeName(sessionId)).inspect();
-      return volume.Labels?.[LABEL_SCOPE] === scope ? volume.Labels : undefined;
-    } catch (error) {
-      if (statusOf(error) === 404) return undefined;
-      throw platformError(`inspecting the hibernation record of ${sessionId}`, error);
-    }
-  }
-
-  function ensureNetwork(): Promise<void> {
-    networkReady ??= (async () => {
-      try {
-        await docker.getNetwork(network).inspect();
-        return;
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
-      logger.info({ network }, 'creating the sessions network');
-      await docker
-        .createNetwork({
-          Name: network,
-          Driver: 'bridge',
-          CheckDuplicate: true,
-          Labels: { [LABEL_MANAGED]: 'true', [LABEL_SCOPE]: scope },
-          // Sessions of different users must not reach each other's VNC ports; the agent on
-          // the host (or attached to this network) still reaches every container.
-          Options: { 'com.docker.network.bridge.enable_icc': 'false' },
-        })
-        .catch((error: unknown) => {
-          if (statusOf(error) !== 409) throw error;
-        });
-    })().catch((error: unknown) => {
-      networkReady = undefined;
-      throw platformError(`preparing network ${network}`, error);
-    });
-    return networkReady;
-  }
-
-  async function requireImage(image: string): Promise<void> {
-    try {
-      await docker.getImage(image).inspect();
-    } catch (error) {
-      if (statusOf(error) === 404) throw imageNotFound(image);
-      throw platformError(`inspecting image ${image}`, error);
-    }
-  }
-
-  /** docker stop (SIGTERM, grace, SIGKILL) then remove; the volumes stay. */
-  async function stopAndRemove(containerId: string): Promise<void> {
-    expectedExits.add(containerId);
-    clock.setTimeout(() => expectedExits.delete(containerId), EXPECTED_EXIT_TTL_MS);
-    const container = docker.getContainer(containerId);
-    try {
-      await container.stop({ t: stopGraceSeconds });
-    } catch (error) {
-      // 304: already stopped; 404: already gone.
-      if (statusOf(error) !== 304 && statusOf(error) !== 404) {
-        throw platformError(`stopping container ${containerId.slice(0, 12)}`, error);
-      }
-    }
-    try {
-      await container.remove({ force: true });
-    } catch (error) {
-      // 409: removal already in progress (a concurrent remove); 404: gone.
-      if (statusOf(error) !== 404 && statusOf(error) !== 409) {
-        throw platformError(`removing container ${containerId.slice(0, 12)}`, error);
-      }
-    }
-  }
-
-  async function removeVolume(name: string): Promise<void> {
-    try {
-      await docker.getVolume(name).remove();
-    } catch (error) {
-      if (statusOf(error) === 404) return;
-      if (statusOf(error) === 409) {
-        throw new DriverError('platform_error', `volume ${name} is in use by another container`);
-      }
-      throw platformError(`removing volume ${name}`, error);
-    }
-  }
-
   /** Polls the RFB banner until it answers, the container exits or the deadline passes. */
   async function waitUntilReady(
     container: Docker.Container,
@@ -285,10 +127,10 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
         const exitCode = info.State.ExitCode ?? -1;
         // 64 and 127 are the entrypoint refusing the spec (bad configuration, no such app).
         const code = exitCode === 64 || exitCode === 127 ? 'invalid_spec' : 'platform_error';
+        const how = describeExit(exitCode, info.State.OOMKilled);
         throw new DriverError(
           code,
-          `session container stopped during start: ${describeExit(exitCode, info.State.OOMKilled)}` +
-            logSuffix(lines),
+          `session container stopped during start: ${how}${logSuffix(lines)}`,
         );
       }
       const ip = info.NetworkSettings.Networks[network]?.IPAddress;
@@ -297,8 +139,8 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
         const lines = await lastLogLines(container, LOG_LINES_IN_ERRORS);
         throw new DriverError(
           'start_timeout',
-          `session container did not answer RFB on port ${spec.vncPort} within ${startTimeoutMs} ms` +
-            logSuffix(lines),
+          `session container did not answer RFB on port ${spec.vncPort} within ` +
+            `${startTimeoutMs} ms${logSuffix(lines)}`,
         );
       }
       await delay(PROBE_INTERVAL_MS);
@@ -307,24 +149,18 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
 
   async function startLocked(spec: SessionSpec): Promise<StartedSession> {
     const log = logger.child({ sessionId: spec.sessionId });
-    const existing = await findContainer(spec.sessionId);
+    const existing = await resources.findContainer(spec.sessionId);
     if (existing?.State.Running) {
       // Idempotent start: the running container is the session.
       const info = await waitUntilReady(docker.getContainer(existing.Id), spec);
       return { observation: observationFromContainer(spec.sessionId, info, network) };
     }
-    if (existing !== undefined) await stopAndRemove(existing.Id);
+    // A dead container of this session (it failed, or its app exited) makes way.
+    if (existing !== undefined) await resources.removeContainer(existing.Id, false);
 
-    await requireImage(spec.image);
-    await ensureNetwork();
-    await docker
-      .createVolume({
-        Name: homeVolumeName(spec.homeKey),
-        Labels: sessionLabels(scope, 'home', spec),
-      })
-      .catch((error: unknown) => {
-        throw platformError(`creating home volume ${homeVolumeName(spec.homeKey)}`, error);
-      });
+    await resources.requireImage(spec.image);
+    await resources.ensureNetwork();
+    await resources.ensureHome(spec);
 
     let container: Docker.Container;
     try {
@@ -332,30 +168,32 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
         containerCreateOptions(spec, { scope, network, stopGraceSeconds, shmSizeMb }),
       );
     } catch (error) {
+      // The image vanished since requireImage: Docker's API never pulls on create.
       if (statusOf(error) === 404) throw imageNotFound(spec.image);
       throw platformError('creating the session container', error);
     }
-    starting.add(container.id);
+    changes.starting(container.id);
     try {
       // The VNC password travels as a file copied into the created container, not as an
-      // environment variable or label: those show in `docker inspect` and env is inherited
-      // by every process of the session. The file is mode 0400, owned by the session user.
+      // environment variable or label: those show in `docker inspect` to anyone with API
+      // access, and env is inherited by every process of the session. The file is mode
+      // 0400, owned by the session user (deploy/images/README.md).
       await container.putArchive(passwordArchive(spec.vncPassword, clock.now() / 1000), {
         path: '/run',
       });
       await container.start();
       const info = await waitUntilReady(container, spec);
-      starting.delete(container.id);
-      await removeVolume(hibernationVolumeName(spec.sessionId));
+      changes.settled(container.id);
+      // Woken: the session is no longer hibernated.
+      await resources.forgetHibernation(spec.sessionId);
       log.info({ containerId: container.id.slice(0, 12) }, 'session container ready');
       return { observation: observationFromContainer(spec.sessionId, info, network) };
     } catch (error) {
-      // Nothing keeps running after a failed start; stopAndRemove marks the exit expected
-      // before `starting` stops covering it.
-      await stopAndRemove(container.id).catch(() => {});
-      starting.delete(container.id);
+      // Nothing keeps running after a failed start. removeContainer marks the exit as
+      // expected before `starting` stops covering it.
+      await resources.removeContainer(container.id, false).catch(() => {});
+      changes.settled(container.id);
       log.warn({ err: error }, 'session container failed to start');
-      if (error instanceof DriverError) throw error;
       throw platformError('starting the session container', error);
     }
   }
@@ -370,8 +208,75 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
       throw new DriverError('invalid_spec', `env may not set ${reserved.join(', ')}`);
     }
     // No death may slip between the container starting and the subscription opening.
-    await events.ready;
+    await changes.ready;
     return serialized(spec.sessionId, () => startLocked(parsed.data));
+  }
+
+  async function hibernateLocked(sessionId: string): Promise<void> {
+    const info = await resources.findContainer(sessionId);
+    if (info === undefined) {
+      if ((await resources.hibernationRecord(sessionId)) !== undefined) return;
+      throw new DriverError('session_not_found', `no container for session ${sessionId}`);
+    }
+    const labels = info.Config.Labels ?? {};
+    // The record first: if the agent dies half-way, the session still lists as hibernated.
+    await resources.recordHibernation({
+      sessionId,
+      userId: labels[LABEL_USER_ID] ?? '',
+      templateId: labels[LABEL_TEMPLATE_ID] ?? '',
+      homeKey: labels[LABEL_HOME] ?? '',
+    });
+    await resources.removeContainer(info.Id, true);
+    logger.info({ sessionId }, 'session hibernated');
+  }
+
+  async function stopLocked(sessionId: string, stopOptions: StopOptions): Promise<void> {
+    const info = await resources.findContainer(sessionId);
+    const record = await resources.hibernationRecord(sessionId);
+    const homeKey =
+      stopOptions.homeKey ?? info?.Config.Labels?.[LABEL_HOME] ?? record?.[LABEL_HOME];
+    if (info !== undefined) await resources.removeContainer(info.Id, true);
+    if (record !== undefined) await resources.forgetHibernation(sessionId);
+    if (stopOptions.deleteHome && homeKey !== undefined && homeKey !== '') {
+      await resources.removeVolume(homeVolumeName(homeKey));
+    }
+    logger.info({ sessionId, deleteHome: stopOptions.deleteHome }, 'session stopped');
+  }
+
+  async function list(): Promise<SessionObservation[]> {
+    const managed = { label: [`${LABEL_MANAGED}=true`] };
+    const [containers, volumes] = await Promise.all([
+      docker.listContainers({ all: true, filters: managed }),
+      docker.listVolumes({
+        filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_ROLE}=hibernation`] },
+      }),
+    ]).catch((error: unknown) => {
+      throw platformError('listing sessions', error);
+    });
+    const observations: SessionObservation[] = [];
+    for (const summary of containers) {
+      const sessionId = summary.Labels[LABEL_SESSION_ID];
+      if (sessionId === undefined || !ownedBy(summary.Labels, scope)) continue;
+      if (summary.State === 'running') {
+        observations.push(observationFromRunningSummary(sessionId, summary, network));
+        continue;
+      }
+      // Exit code and OOM flag are only in the full inspect.
+      const info = await docker
+        .getContainer(summary.Id)
+        .inspect()
+        .catch(() => undefined);
+      if (info !== undefined) observations.push(observationFromContainer(sessionId, info, network));
+    }
+    const listed = new Set(observations.map((observation) => observation.sessionId));
+    for (const volume of volumes.Volumes ?? []) {
+      const sessionId = volume.Labels?.[LABEL_SESSION_ID];
+      if (sessionId === undefined || listed.has(sessionId) || !ownedBy(volume.Labels, scope)) {
+        continue;
+      }
+      observations.push(hibernatedObservation(sessionId, volume.Labels ?? {}));
+    }
+    return observations;
   }
 
   return {
@@ -380,83 +285,21 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     scope,
     start,
     wake: start,
-
-    hibernate: (sessionId) =>
-      serialized(sessionId, async () => {
-        const info = await findContainer(sessionId);
-        if (info === undefined) {
-          if ((await hibernationRecord(sessionId)) !== undefined) return;
-          throw new DriverError('session_not_found', `no container for session ${sessionId}`);
-        }
-        const labels = info.Config.Labels ?? {};
-        // The record first: if the agent dies mid-way, the session still lists as hibernated.
-        await docker
-          .createVolume({
-            Name: hibernationVolumeName(sessionId),
-            Labels: sessionLabels(scope, 'hibernation', {
-              sessionId,
-              userId: labels[LABEL_USER_ID] ?? '',
-              templateId: labels[LABEL_TEMPLATE_ID] ?? '',
-              homeKey: labels[LABEL_HOME] ?? '',
-            }),
-          })
-          .catch((error: unknown) => {
-            throw platformError('recording the hibernation', error);
-          });
-        await stopAndRemove(info.Id);
-        logger.info({ sessionId }, 'session hibernated');
-      }),
-
-    stop: (sessionId: string, stopOptions: StopOptions) =>
-      serialized(sessionId, async () => {
-        const info = await findContainer(sessionId);
-        const record = await hibernationRecord(sessionId);
-        const homeKey =
-          stopOptions.homeKey ?? info?.Config.Labels?.[LABEL_HOME] ?? record?.[LABEL_HOME];
-        if (info !== undefined) await stopAndRemove(info.Id);
-        if (record !== undefined) await removeVolume(hibernationVolumeName(sessionId));
-        if (stopOptions.deleteHome && homeKey !== undefined && homeKey !== '') {
-          await removeVolume(homeVolumeName(homeKey));
-        }
-        logger.info({ sessionId, deleteHome: stopOptions.deleteHome }, 'session stopped');
-      }),
+    hibernate: (sessionId) => serialized(sessionId, () => hibernateLocked(sessionId)),
+    stop: (sessionId, stopOptions) =>
+      serialized(sessionId, () => stopLocked(sessionId, stopOptions)),
 
     inspect: async (sessionId) => {
-      const info = await findContainer(sessionId);
+      const info = await resources.findContainer(sessionId);
       if (info !== undefined) return observationFromContainer(sessionId, info, network);
-      const record = await hibernationRecord(sessionId);
+      const record = await resources.hibernationRecord(sessionId);
       return record === undefined ? null : hibernatedObservation(sessionId, record);
     },
 
-    list: async () => {
-      const [containers, volumes] = await Promise.all([
-        docker.listContainers({ all: true, filters: { label: scopeFilter(scope, 'session') } }),
-        docker.listVolumes({ filters: { label: scopeFilter(scope, 'hibernation') } }),
-      ]).catch((error: unknown) => {
-        throw platformError('listing sessions', error);
-      });
-      const observations: SessionObservation[] = [];
-      for (const summary of containers) {
-        const sessionId = summary.Labels[LABEL_SESSION_ID];
-        if (sessionId === undefined) continue;
-        const info = await docker
-          .getContainer(summary.Id)
-          .inspect()
-          .catch(() => undefined);
-        if (info !== undefined)
-          observations.push(observationFromContainer(sessionId, info, network));
-      }
-      const listed = new Set(observations.map((observation) => observation.sessionId));
-      for (const volume of volumes.Volumes ?? []) {
-        const sessionId = volume.Labels?.[LABEL_SESSION_ID];
-        if (sessionId === undefined || listed.has(sessionId)) continue;
-        observations.push(hibernatedObservation(sessionId, volume.Labels ?? {}));
-      }
-      return observations;
-    },
+    list,
 
     openStream: async (sessionId, port) => {
-      const info = await findContainer(sessionId);
+      const info = await resources.findContainer(sessionId);
       const ip = info?.NetworkSettings.Networks[network]?.IPAddress;
       if (info === undefined || !info.State.Running || !ip) {
         throw new DriverError('session_not_found', `session ${sessionId} is not running`);
@@ -470,33 +313,10 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
       });
     },
 
-    onSessionChange: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onSessionChange: (listener) => changes.onSessionChange(listener),
 
-    close: async () => {
-      events.close();
-      listeners.clear();
-    },
+    close: async () => changes.close(),
   };
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number } | null)?.statusCode;
-}
-
-function platformError(what: string, error: unknown): DriverError {
-  if (error instanceof DriverError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new DriverError('platform_error', `${what}: ${message}`, { cause: error });
-}
-
-function imageNotFound(image: string): DriverError {
-  return new DriverError(
-    'image_not_found',
-    `image ${image} is not on this Docker host; the Docker driver never pulls (build or load it first)`,
-  );
 }
 
 function logSuffix(lines: string[]): string {

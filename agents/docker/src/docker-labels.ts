@@ -51,9 +51,18 @@ export function sessionLabels(
   };
 }
 
-/** Docker API label filter for this scope's objects of one role. */
-export function scopeFilter(scope: string, role: ObjectRole): string[] {
-  return [`${LABEL_MANAGED}=true`, `${LABEL_SCOPE}=${scope}`, `${LABEL_ROLE}=${role}`];
+/** The scope of a driver that was given none. */
+export const DEFAULT_SCOPE = 'default';
+
+/**
+ * Whether a managed object belongs to the driver of `scope`. Objects without a scope label
+ * (a container started by hand with the session labels) belong to the default scope, so
+ * reconciliation sees them as orphans instead of nobody seeing them.
+ */
+export function ownedBy(labels: Record<string, string> | undefined, scope: string): boolean {
+  if (labels?.[LABEL_MANAGED] !== 'true') return false;
+  const owner = labels[LABEL_SCOPE];
+  return owner === scope || (owner === undefined && scope === DEFAULT_SCOPE);
 }
 
 /** On session containers only: the RFB port inside the container (the spec's vncPort). */

@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type Docker from 'dockerode';
-import type { SessionObservation } from '@streamspace/protocol';
+import { DEFAULT_VNC_PORT, type SessionObservation } from '@streamspace/protocol';
 import { homeVolumeName, hibernationVolumeName, LABEL_HOME, LABEL_VNC_PORT } from './docker-labels';
 
 const REASON_MAX = 1024;
@@ -36,28 +36,9 @@ export function observationFromContainer(
 ): SessionObservation {
   const labels = info.Config.Labels ?? {};
   const ip = info.NetworkSettings.Networks[network]?.IPAddress ?? '';
-  const port = Number(labels[LABEL_VNC_PORT] ?? 5900);
-  const details: Record<string, string> = {
-    containerId: info.Id.slice(0, 12),
-    containerName: info.Name.replace(/^\//, ''),
-    image: info.Config.Image,
-    network,
-    homeVolume: homeVolumeName(labels[LABEL_HOME] ?? ''),
-  };
-  if (ip !== '') details.ip = ip;
+  const details = containerDetails(labels, info.Id, info.Name, info.Config.Image, network, ip);
   if (info.State.StartedAt !== undefined) details.startedAt = info.State.StartedAt;
-
-  if (info.State.Running) {
-    if (ip === '') {
-      return {
-        sessionId,
-        status: 'failed',
-        reason: `container is not on network ${network}`,
-        details,
-      };
-    }
-    return { sessionId, status: 'running', endpoint: { host: ip, port }, details };
-  }
+  if (info.State.Running) return runningObservation(sessionId, labels, ip, network, details);
   if (info.State.Status === 'exited' || info.State.Status === 'dead') {
     const exitCode = info.State.ExitCode ?? -1;
     const oomKilled = info.State.OOMKilled === true;
@@ -72,6 +53,63 @@ export function observationFromContainer(
     reason: `container is ${info.State.Status} and not running`,
     details,
   };
+}
+
+/** The same for a running container from `docker ps` output, without an inspect call. */
+export function observationFromRunningSummary(
+  sessionId: string,
+  summary: Docker.ContainerInfo,
+  network: string,
+): SessionObservation {
+  const ip = summary.NetworkSettings?.Networks?.[network]?.IPAddress ?? '';
+  const details = containerDetails(
+    summary.Labels,
+    summary.Id,
+    summary.Names[0] ?? '',
+    summary.Image,
+    network,
+    ip,
+  );
+  return runningObservation(sessionId, summary.Labels, ip, network, details);
+}
+
+function containerDetails(
+  labels: Record<string, string>,
+  id: string,
+  name: string,
+  image: string,
+  network: string,
+  ip: string,
+): Record<string, string> {
+  const details: Record<string, string> = {
+    containerId: id.slice(0, 12),
+    containerName: name.replace(/^\//, ''),
+    image,
+    network,
+    homeVolume: homeVolumeName(labels[LABEL_HOME] ?? ''),
+  };
+  if (ip !== '') details.ip = ip;
+  return details;
+}
+
+function runningObservation(
+  sessionId: string,
+  labels: Record<string, string>,
+  ip: string,
+  network: string,
+  details: Record<string, string>,
+): SessionObservation {
+  if (ip === '') {
+    // Started by hand, or detached: it runs, but the agent cannot reach it.
+    return {
+      sessionId,
+      status: 'running',
+      reason: `container is not attached to network ${network}`,
+      details,
+    };
+  }
+  const port = Number(labels[LABEL_VNC_PORT] ?? DEFAULT_VNC_PORT);
+  return { sessionId, status: 'running', endpoint: { host: ip, port }, details };
 }
 
 /** A hibernated session: its record volume exists and its container does not. */

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { SessionObservation } from '@streamspace/protocol';
 import { isDriverError } from '@streamspace/session-driver';
@@ -9,6 +12,7 @@ import {
   homeVolumeName,
   LABEL_HOME,
   LABEL_MANAGED,
+  LABEL_SCOPE,
   LABEL_SESSION_ID,
   LABEL_TEMPLATE_ID,
   LABEL_USER_ID,
@@ -17,6 +21,7 @@ import { firstFileOf } from '../src/tar-archive';
 import { createDockerTestEnv, type DockerTestEnv } from './docker-test-env';
 
 const MIB = 1024 * 1024;
+const run = promisify(execFile);
 
 describe('docker driver', { timeout: 10 * 60_000 }, () => {
   let env: DockerTestEnv;
@@ -140,10 +145,15 @@ describe('docker driver', { timeout: 10 * 60_000 }, () => {
         'sh',
         '-c',
         'trap "sleep 1; echo flushed-on-term > $HOME/last-words.txt; exit 0" TERM; ' +
-          'while :; do sleep 0.1; done',
+          'touch $HOME/app-ready; while :; do sleep 0.1; done',
       ],
     });
     await env.driver.start(spec);
+    // RFB answers before the app runs: wait until its SIGTERM trap is set.
+    await waitFor(
+      'the app to run',
+      async () => (await env.readHomeFile(spec.homeKey, 'app-ready')) ?? undefined,
+    );
     const seen: SessionObservation[] = [];
     env.driver.onSessionChange((o) => seen.push(o));
     await env.driver.hibernate(spec.sessionId);
@@ -215,5 +225,72 @@ describe('docker driver', { timeout: 10 * 60_000 }, () => {
     await assert.rejects(env.driver.start(env.makeSpec({ env: { STREAMSPACE_WM: 'x' } })), {
       code: 'invalid_spec',
     });
+  });
+
+  it("start_timeout names the cause: the container's last log lines", async () => {
+    // An image that keeps running but never serves RFB.
+    const silent = `streamspace/test-silent:${env.scope}`;
+    const holder = await env.docker.createContainer({
+      Image: env.image,
+      Labels: { [LABEL_SCOPE]: env.scope },
+    });
+    await run('docker', [
+      'commit',
+      '--change',
+      'ENTRYPOINT ["/usr/bin/tini", "--", "sh", "-c", "echo still-warming-up >&2; exec sleep 600"]',
+      holder.id,
+      silent,
+    ]);
+    await holder.remove({ force: true });
+    try {
+      const driver = env.newDriver({ startTimeoutMs: 1_500 });
+      const spec = env.makeSpec({ image: silent });
+      const started = Date.now();
+      await assert.rejects(driver.start(spec), (error) => {
+        assert.ok(isDriverError(error));
+        assert.equal(error.code, 'start_timeout');
+        assert.match(error.message, /still-warming-up/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 10_000);
+      assert.equal(await driver.inspect(spec.sessionId), null, 'the stuck container is removed');
+    } finally {
+      await env.docker.getImage(silent).remove({ force: true });
+    }
+  });
+
+  it('reports an app that exits 0 as stopped, and lists and stops containers started by hand', async () => {
+    const spec = env.makeSpec({ app: ['sh', '-c', 'sleep 2; exit 0'] });
+    const seen: SessionObservation[] = [];
+    const unsubscribe = env.driver.onSessionChange((o) => seen.push(o));
+    await env.driver.start(spec);
+    const ended = await waitFor('the app to end', () =>
+      seen.find((o) => o.sessionId === spec.sessionId),
+    );
+    unsubscribe();
+    assert.equal(ended.status, 'stopped');
+    assert.equal(ended.reason, 'container exited with code 0');
+    await env.driver.stop(spec.sessionId, { deleteHome: true });
+
+    // A container with the session labels that the driver never made (issue 5: orphans).
+    const orphanId = randomUUID();
+    const orphan = await env.docker.createContainer({
+      Image: env.image,
+      Env: ['STREAMSPACE_VNC_PASSWORD=orphan-password'],
+      Labels: {
+        [LABEL_MANAGED]: 'true',
+        [LABEL_SCOPE]: env.scope,
+        [LABEL_SESSION_ID]: orphanId,
+      },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await orphan.start();
+    const listed = (await env.driver.list()).find((o) => o.sessionId === orphanId);
+    assert.equal(listed?.status, 'running');
+    assert.equal(listed?.endpoint, undefined, 'not on the sessions network: no endpoint');
+    assert.match(listed?.reason ?? '', /not attached to network/);
+    assert.equal((await env.driver.inspect(orphanId))?.status, 'running');
+    await env.driver.stop(orphanId, { deleteHome: false });
+    await assert.rejects(orphan.inspect(), { statusCode: 404 });
   });
 });
