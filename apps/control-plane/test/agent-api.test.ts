@@ -5,6 +5,7 @@ import { CloseCode, type Agent, type PlatformsResponse } from '@streamspace/prot
 import { createTestDatabase, waitFor, type TestDatabase } from '@streamspace/test-kit';
 import {
   api,
+  insertSession,
   RawAgentSocket,
   registerAgent,
   startControlPlane,
@@ -168,6 +169,26 @@ describe('agents API', () => {
     assert.equal(await socket.opened, true);
     socket.hello(agent);
     await waitFor('welcome', () => socket.ofType('welcome').length > 0);
+    const sessionId = await insertSession(cp.app, agent.agentId);
+    const command = await cp.app.commands.enqueue({
+      agentId: agent.agentId,
+      sessionId,
+      payload: { type: 'hibernate_session', sessionId },
+    });
+    const sessions = await api(cp.url, 'GET', `/api/v1/agents/${agent.agentId}/sessions`, {
+      token: cp.adminToken,
+    });
+    assert.deepEqual(
+      (sessions.body as { items: { id: string }[] }).items.map((s) => s.id),
+      [sessionId],
+    );
+    const commands = await api(cp.url, 'GET', `/api/v1/agents/${agent.agentId}/commands`, {
+      token: cp.adminToken,
+    });
+    assert.deepEqual(
+      (commands.body as { items: { id: string; type: string }[] }).items.map((c) => c.type),
+      ['hibernate_session'],
+    );
     const deleted = await api(cp.url, 'DELETE', `/api/v1/agents/${agent.agentId}`, {
       token: cp.adminToken,
     });
@@ -181,5 +202,12 @@ describe('agents API', () => {
       token: cp.adminToken,
     });
     assert.equal(listed.status, 404);
+    const row = await cp.app.db
+      .selectFrom('agentCommands')
+      .select(['state', 'error'])
+      .where('id', '=', command.id)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.state, 'expired', 'its open commands end at once');
+    assert.match(row.error ?? '', /agent was deleted/);
   });
 });
