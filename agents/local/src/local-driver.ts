@@ -31,6 +31,7 @@ import {
   launchXvnc,
   type LaunchedProcess,
 } from './session-launcher';
+import { windowManagerCommand, writeWindowManagerConfig } from './window-manager';
 import { SessionStateStore, type SessionProcess, type SessionRecord } from './session-state-store';
 import { recoverSessions } from './session-recovery';
 
@@ -124,6 +125,7 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
 
   await store.init();
   await mkdir(homesDir, { recursive: true, mode: 0o700 });
+  const configDir = await writeWindowManagerConfig(options.dataDir);
 
   /** Per-session serialisation: start, stop, hibernate and failures never interleave. */
   function withLock<T>(sessionId: string, action: () => Promise<T>): Promise<T> {
@@ -308,7 +310,8 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
     });
     const launched: Launched[] = [{ role: 'xvnc', name: 'Xvnc', ...xvnc }];
     if (binaries.wm !== undefined) {
-      const wm = launchClient([binaries.wm], env, home, files.logFile);
+      const command = windowManagerCommand(spec.windowManager, binaries.wm, configDir);
+      const wm = launchClient(command, env, home, files.logFile);
       launched.push({ role: 'wm', name: spec.windowManager, ...wm });
     }
     if (binaries.app !== undefined) {
