@@ -28,6 +28,8 @@ import {
 
 /** Path of the agent link on the control plane (docs/api.md). */
 export const AGENT_CONNECT_PATH = '/api/v1/agents/connect';
+/** How long stop() waits for running commands to finish, in ms. */
+const STOP_GRACE_MS = 10_000;
 /** Header naming the agent beside its bearer secret. */
 export const AGENT_ID_HEADER = 'X-StreamSpace-Agent-Id';
 
@@ -273,7 +275,12 @@ export function createAgentRuntime(options: AgentRuntimeOptions) {
           else socket.close(1000, 'agent stopping');
         });
       }
-      await Promise.allSettled(executor?.inFlight() ?? []);
+      // Let running driver calls record their outcome, within a bound: at-most-once holds
+      // either way (a command without an outcome is reported interrupted after a restart).
+      await Promise.race([
+        Promise.allSettled(executor?.inFlight() ?? []),
+        new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref()),
+      ]);
     },
     /** True between the control plane's welcome and the link closing. */
     isConnected: (): boolean => welcomed,

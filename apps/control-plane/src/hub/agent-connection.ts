@@ -119,7 +119,12 @@ export function createAgentConnection<E extends StreamEndpoint>(
     const buffer = toBuffer(data);
     if (isBinary) {
       if (endpoint === undefined) {
-        invalid('invalid_message', 'binary stream frames are only accepted after hello');
+        invalid(
+          'invalid_message',
+          hello === undefined
+            ? 'binary stream frames are only accepted after hello'
+            : 'this control plane has no stream endpoint for binary frames',
+        );
         return;
       }
       endpoint.handleBinary(buffer);

@@ -80,6 +80,8 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
     logger,
     'command_result',
   );
+  /** Offline bookkeeping still running, awaited by close() before the database goes. */
+  const releases = new Set<Promise<unknown>>();
   let stopped = false;
   let lastPingAt = clock.now();
   let lastStaleSweepAt = clock.now();
@@ -170,14 +172,16 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
         metrics.connectedAgents.dec({ platform: connection.hello.platform });
       connection.logger.info({ reason }, 'agent disconnected');
       // Only the agent's status changes: its sessions keep running on the agent (issue 2 #6).
-      void db
+      const done = db
         .updateTable('agents')
         .set({ status: 'offline', connectedReplica: null, updatedAt: new Date(clock.now()) })
         .where('id', '=', connection.agentId)
         .where('connectedReplica', '=', replicaId)
         .execute()
         .catch((error: unknown) => logger.error({ err: error }, 'marking agent offline failed'))
-        .then(() => offline.emit(connection.agentId, reason));
+        .then(() => offline.emit(connection.agentId, reason))
+        .finally(() => releases.delete(done));
+      releases.add(done);
     },
     countMessage(type: string, outcome: string): void {
       metrics.agentMessages.inc({ type, outcome });
@@ -305,6 +309,7 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
         .where('connectedReplica', '=', replicaId)
         .execute()
         .catch((error: unknown) => logger.warn({ err: error }, 'marking agents offline failed'));
+      await Promise.allSettled([...releases]);
       wss.close();
     },
   };
