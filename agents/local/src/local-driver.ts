@@ -3,12 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import {
-  SessionSpec,
-  systemClock,
-  type Clock,
-  type SessionObservation,
-} from '@streamspace/protocol';
+import { SessionSpec, systemClock, type Clock } from '@streamspace/protocol';
 import {
   DriverError,
   type SessionChangeListener,
@@ -16,21 +11,15 @@ import {
   type StartedSession,
   type StopOptions,
 } from '@streamspace/session-driver';
-import {
-  allocateDisplay,
-  allocatePort,
-  DEFAULT_DISPLAY_RANGE,
-  displayInUse,
-  type DisplayRange,
-} from './display-allocator';
+import { DEFAULT_DISPLAY_RANGE, type DisplayRange } from './display-allocator';
 import { describeExit, findExecutable, isAlive, terminate } from './process-control';
-import { writeVncPasswordFile, writeXAuthority } from './session-files';
 import {
-  DisplayTakenError,
   launchClient,
-  launchXvnc,
+  launchOnFreeDisplay,
+  sessionEnvironment,
   type LaunchedProcess,
 } from './session-launcher';
+import { LOOPBACK, observe } from './session-observation';
 import { windowManagerCommand, writeWindowManagerConfig } from './window-manager';
 import { SessionStateStore, type SessionProcess, type SessionRecord } from './session-state-store';
 import { recoverSessions } from './session-recovery';
@@ -68,35 +57,6 @@ const DEFAULT_STOP_GRACE_MS = 5_000;
 const DEFAULT_START_TIMEOUT_MS = 10_000;
 const WM_GRACE_MS = 500;
 const DEFAULT_LIVENESS_MS = 1_000;
-const LAUNCH_ATTEMPTS = 5;
-const LOOPBACK = '127.0.0.1';
-// Passed from the agent's environment to sessions; everything else (the agent's credentials
-// among them) stays out.
-const INHERITED_ENV = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME', 'SHELL'];
-
-/** Observation of a record: the wire shape the agent runtime reports. */
-export function observe(record: SessionRecord): SessionObservation {
-  if (record.status === 'running' && record.port !== undefined) {
-    const xvnc = record.processes.find((process) => process.role === 'xvnc');
-    return {
-      sessionId: record.sessionId,
-      status: 'running',
-      endpoint: { host: LOOPBACK, port: record.port },
-      details: {
-        display: `:${record.display}`,
-        port: String(record.port),
-        pid: String(xvnc?.pid ?? ''),
-      },
-    };
-  }
-  if (record.status === 'failed') {
-    return { sessionId: record.sessionId, status: 'failed', reason: record.reason, details: {} };
-  }
-  // hibernated, or in a transition (starting, hibernating, stopping): nothing serves yet.
-  const reason = record.status === 'hibernated' ? undefined : record.status;
-  return { sessionId: record.sessionId, status: 'stopped', reason, details: {} };
-}
-
 /**
  * The local agent's driver: each session is Xvnc + window manager + app on this host, as the
  * agent's own user, bound to 127.0.0.1. State lives in `<dataDir>/sessions/*.json` so a
@@ -261,53 +221,22 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
       xauthFile: store.file(record.sessionId, '.xauth'),
       logFile: store.file(record.sessionId, '.log'),
     };
-    const tried = new Set<number>();
-    let xvnc;
-    for (let attempt = 0; xvnc === undefined; attempt += 1) {
-      const taken = reserved();
-      const display = allocateDisplay(range, new Set([...taken.displays, ...tried]), (n) =>
-        displayInUse(n, x11TmpDir),
-      );
-      if (display === undefined || attempt >= LAUNCH_ATTEMPTS) {
-        throw new DriverError('capacity_exhausted', 'no free X display for a new session');
-      }
-      pendingDisplays.add(display);
-      const port = await allocatePort(display, taken.ports);
-      pendingPorts.add(port);
-      try {
-        await writeVncPasswordFile(files.passwordFile, spec.vncPassword);
-        await rm(files.xauthFile, { force: true });
-        await writeXAuthority(files.xauthFile, display);
-        record.display = display;
-        record.port = port;
-        await persist(record);
-        xvnc = await launchXvnc(
-          { xvncPath: binaries.xvnc, display, port, geometry: spec.geometry, ...files },
-          clock,
-          startTimeoutMs,
-        );
-      } catch (error) {
-        record.display = undefined;
-        record.port = undefined;
-        if (!(error instanceof DisplayTakenError)) throw error;
-        logger.info({ sessionId: record.sessionId, display }, 'display taken, trying another');
-        tried.add(display);
-      } finally {
-        pendingDisplays.delete(display);
-        pendingPorts.delete(port);
-      }
-    }
-
-    const env: Record<string, string> = {};
-    for (const key of INHERITED_ENV) {
-      const value = process.env[key];
-      if (value !== undefined) env[key] = value;
-    }
-    Object.assign(env, spec.env, {
-      HOME: home,
-      DISPLAY: `:${record.display}`,
-      XAUTHORITY: files.xauthFile,
+    const { display, xvnc } = await launchOnFreeDisplay({
+      picker: { range, x11TmpDir, reserved, pendingDisplays, pendingPorts },
+      files,
+      xvncPath: binaries.xvnc,
+      spec,
+      clock,
+      startTimeoutMs,
+      logger: logger.child({ sessionId: record.sessionId }),
+      onAllocated: async (allocated) => {
+        record.display = allocated?.display;
+        record.port = allocated?.port;
+        if (allocated !== undefined) await persist(record);
+      },
     });
+
+    const env = sessionEnvironment(spec, home, display, files.xauthFile);
     const launched: Launched[] = [{ role: 'xvnc', name: 'Xvnc', ...xvnc }];
     if (binaries.wm !== undefined) {
       const command = windowManagerCommand(spec.windowManager, binaries.wm, configDir);
@@ -321,8 +250,9 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
     record.processes = launched.map(({ role, name, identity }) => ({ role, name, ...identity }));
     record.status = 'running';
     record.reason = undefined;
-    for (const [index, entry] of launched.entries())
+    for (const [index, entry] of launched.entries()) {
       watch(record.sessionId, record.processes[index]!, entry.child);
+    }
     await persist(record);
   }
 

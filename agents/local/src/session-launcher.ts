@@ -1,10 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import type { Clock, Geometry } from '@streamspace/protocol';
+import { readFile, rm } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Clock, Geometry, SessionSpec } from '@streamspace/protocol';
 import { DriverError } from '@streamspace/session-driver';
+import {
+  allocateDisplay,
+  allocatePort,
+  displayInUse,
+  type DisplayRange,
+} from './display-allocator';
 import { holdEventLoop, identify, signalGroup, type ProcessIdentity } from './process-control';
 import { answersRfb } from './rfb-banner';
+import { writeVncPasswordFile, writeXAuthority } from './session-files';
 
 /** Xvnc could not take its display or port because another process holds it: try another. */
 export class DisplayTakenError extends Error {
@@ -141,4 +149,89 @@ export function launchClient(
   child.once('error', () => {});
   const identity = child.pid === undefined ? undefined : identify(child.pid);
   return { child, identity: identity ?? { pid: child.pid ?? -1, startTicks: '' } };
+}
+
+export interface DisplayPicker {
+  range: DisplayRange;
+  x11TmpDir: string;
+  /** Displays and ports the agent's sessions hold. */
+  reserved: () => { displays: Set<number>; ports: Set<number> };
+  /** Claimed by starts in flight, so two concurrent starts never pick the same one. */
+  pendingDisplays: Set<number>;
+  pendingPorts: Set<number>;
+}
+
+export interface FreeDisplayLaunch {
+  picker: DisplayPicker;
+  files: { passwordFile: string; xauthFile: string; logFile: string };
+  xvncPath: string;
+  spec: SessionSpec;
+  clock: Clock;
+  startTimeoutMs: number;
+  logger: Logger;
+  /** Record the display and port before Xvnc starts (undefined: the attempt failed). */
+  onAllocated: (allocated: { display: number; port: number } | undefined) => Promise<void>;
+}
+
+const LAUNCH_ATTEMPTS = 5;
+
+/**
+ * Pick a free display and port, write the session's VNC password and X cookie, and start
+ * Xvnc; when another process takes the display first, try the next one.
+ */
+export async function launchOnFreeDisplay(
+  launch: FreeDisplayLaunch,
+): Promise<{ display: number; port: number; xvnc: LaunchedProcess }> {
+  const { picker, files } = launch;
+  const tried = new Set<number>();
+  for (let attempt = 0; attempt < LAUNCH_ATTEMPTS; attempt += 1) {
+    const taken = picker.reserved();
+    const display = allocateDisplay(picker.range, new Set([...taken.displays, ...tried]), (n) =>
+      displayInUse(n, picker.x11TmpDir),
+    );
+    if (display === undefined) break;
+    picker.pendingDisplays.add(display);
+    const port = await allocatePort(display, taken.ports);
+    picker.pendingPorts.add(port);
+    try {
+      await writeVncPasswordFile(files.passwordFile, launch.spec.vncPassword);
+      await rm(files.xauthFile, { force: true });
+      await writeXAuthority(files.xauthFile, display);
+      await launch.onAllocated({ display, port });
+      const xvnc = await launchXvnc(
+        { xvncPath: launch.xvncPath, display, port, geometry: launch.spec.geometry, ...files },
+        launch.clock,
+        launch.startTimeoutMs,
+      );
+      return { display, port, xvnc };
+    } catch (error) {
+      await launch.onAllocated(undefined);
+      if (!(error instanceof DisplayTakenError)) throw error;
+      launch.logger.info({ display }, 'display taken, trying another');
+      tried.add(display);
+    } finally {
+      picker.pendingDisplays.delete(display);
+      picker.pendingPorts.delete(port);
+    }
+  }
+  throw new DriverError('capacity_exhausted', 'no free X display for a new session');
+}
+
+// Passed from the agent's environment to sessions; everything else (the agent's credentials
+// among them) stays out.
+const INHERITED_ENV = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME', 'SHELL'];
+
+/** The environment of a session's window manager and app. */
+export function sessionEnvironment(
+  spec: SessionSpec,
+  home: string,
+  display: number,
+  xauthFile: string,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of INHERITED_ENV) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return { ...env, ...spec.env, HOME: home, DISPLAY: `:${display}`, XAUTHORITY: xauthFile };
 }
