@@ -65,24 +65,36 @@ function AgentTable({ agents }: { agents: Agent[] }) {
         {agents.map((agent) => (
           <tr key={agent.id} data-agent-id={agent.id} data-agent-name={agent.name}>
             <td data-label="Name" className="cell-title">
-              {agent.name}
+              <div className="cell">{agent.name}</div>
             </td>
-            <td data-label="Platform">{agent.platform}</td>
-            <td data-label="Region">{agent.region || <span className="muted">—</span>}</td>
+            <td data-label="Platform">
+              <div className="cell">{agent.platform}</div>
+            </td>
+            <td data-label="Region">
+              <div className="cell">{agent.region || <span className="muted">—</span>}</div>
+            </td>
             <td data-label="Status">
-              <StateBadge state={agent.status} />
-              <span className="cell-reason">
-                {agent.lastHeartbeatAt
-                  ? `heartbeat ${formatDuration(now - Date.parse(agent.lastHeartbeatAt))} ago`
-                  : 'no heartbeat yet'}
-              </span>
+              <div className="cell">
+                <StateBadge state={agent.status} />
+                <span className="cell-reason">
+                  {agent.lastHeartbeatAt
+                    ? `heartbeat ${formatDuration(now - Date.parse(agent.lastHeartbeatAt))} ago`
+                    : 'no heartbeat yet'}
+                </span>
+              </div>
             </td>
             <td data-label="Sessions">
-              <Capacity used={agent.sessionCount} max={agent.capacity.maxSessions} />
+              <div className="cell">
+                <Capacity used={agent.sessionCount} max={agent.capacity.maxSessions} />
+              </div>
             </td>
-            <td data-label="Version">{agent.agentVersion ?? <span className="muted">—</span>}</td>
+            <td data-label="Version">
+              <div className="cell">{agent.agentVersion ?? <span className="muted">—</span>}</div>
+            </td>
             <td data-label="Actions">
-              <AgentActions agent={agent} />
+              <div className="cell">
+                <AgentActions agent={agent} />
+              </div>
             </td>
           </tr>
         ))}

@@ -68,42 +68,52 @@ export function AdminTemplatesPage() {
             {templates.data.map((template) => (
               <tr key={template.id} data-template-id={template.id}>
                 <td data-label="Template" className="cell-title">
-                  <AppIcon icon={template.icon} name={template.name} /> {template.name}
-                  <span className="cell-reason mono">{template.id}</span>
+                  <div className="cell">
+                    <AppIcon icon={template.icon} name={template.name} /> {template.name}
+                    <span className="cell-reason mono">{template.id}</span>
+                  </div>
                 </td>
                 <td data-label="Image" className="mono">
-                  {template.image}
+                  <div className="cell">{template.image}</div>
                 </td>
-                <td data-label="Resources">{formatResources(template)}</td>
+                <td data-label="Resources">
+                  <div className="cell">{formatResources(template)}</div>
+                </td>
                 <td data-label="Idle timeout">
-                  {template.idleTimeoutMinutes ? `${template.idleTimeoutMinutes} min` : 'default'}
+                  <div className="cell">
+                    {template.idleTimeoutMinutes ? `${template.idleTimeoutMinutes} min` : 'default'}
+                  </div>
                 </td>
                 <td data-label="Status">
-                  <span className={template.enabled ? 'badge badge-ok' : 'badge badge-muted'}>
-                    {template.enabled ? 'enabled' : 'disabled'}
-                  </span>
+                  <div className="cell">
+                    <span className={template.enabled ? 'badge badge-ok' : 'badge badge-muted'}>
+                      {template.enabled ? 'enabled' : 'disabled'}
+                    </span>
+                  </div>
                 </td>
                 <td data-label="Actions">
-                  <div className="actions">
-                    <button
-                      type="button"
-                      className="btn btn-small"
-                      onClick={() => {
-                        save.reset();
-                        setEditing(template);
-                      }}
-                      aria-label={`Edit ${template.name}`}
-                    >
-                      Edit
-                    </button>
-                    <button
-                      type="button"
-                      className="btn btn-small"
-                      onClick={() => toggle.mutate(template)}
-                      aria-label={`${template.enabled ? 'Disable' : 'Enable'} ${template.name}`}
-                    >
-                      {template.enabled ? 'Disable' : 'Enable'}
-                    </button>
+                  <div className="cell">
+                    <div className="actions">
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => {
+                          save.reset();
+                          setEditing(template);
+                        }}
+                        aria-label={`Edit ${template.name}`}
+                      >
+                        Edit
+                      </button>
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => toggle.mutate(template)}
+                        aria-label={`${template.enabled ? 'Disable' : 'Enable'} ${template.name}`}
+                      >
+                        {template.enabled ? 'Disable' : 'Enable'}
+                      </button>
+                    </div>
                   </div>
                 </td>
               </tr>

@@ -67,56 +67,68 @@ function UserRow({ user }: { user: User }) {
   return (
     <tr data-user={user.username}>
       <td data-label="User" className="cell-title">
-        {user.username}
-        {self ? <span className="muted"> (you)</span> : null}
+        <div className="cell">
+          {user.username}
+          {self ? <span className="muted"> (you)</span> : null}
+        </div>
       </td>
       <td data-label="Role">
-        <select
-          aria-label={`Role of ${user.username}`}
-          value={user.role}
-          disabled={self || update.isPending}
-          onChange={(event) => update.mutate({ role: event.target.value as Role })}
-        >
-          <option value="user">user</option>
-          <option value="admin">admin</option>
-        </select>
+        <div className="cell">
+          <select
+            aria-label={`Role of ${user.username}`}
+            value={user.role}
+            disabled={self || update.isPending}
+            onChange={(event) => update.mutate({ role: event.target.value as Role })}
+          >
+            <option value="user">user</option>
+            <option value="admin">admin</option>
+          </select>
+        </div>
       </td>
       <td data-label="Status">
-        <span className={user.disabled ? 'badge badge-bad' : 'badge badge-ok'}>
-          {user.disabled ? 'disabled' : 'active'}
-        </span>
+        <div className="cell">
+          <span className={user.disabled ? 'badge badge-bad' : 'badge badge-ok'}>
+            {user.disabled ? 'disabled' : 'active'}
+          </span>
+        </div>
       </td>
       <td data-label="Created">
-        <RelativeTime iso={user.createdAt} />
+        <div className="cell">
+          <RelativeTime iso={user.createdAt} />
+        </div>
       </td>
       <td data-label="Actions">
-        <div className="actions">
-          <button
-            type="button"
-            className="btn btn-small"
-            disabled={self || update.isPending}
-            onClick={() => update.mutate({ disabled: !user.disabled })}
-            aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}
+        <div className="cell">
+          <div className="actions">
+            <button
+              type="button"
+              className="btn btn-small"
+              disabled={self || update.isPending}
+              onClick={() => update.mutate({ disabled: !user.disabled })}
+              aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}
+            >
+              {user.disabled ? 'Enable' : 'Disable'}
+            </button>
+            <button
+              type="button"
+              className="btn btn-small"
+              onClick={() => setResetting(true)}
+              aria-label={`Reset password of ${user.username}`}
+            >
+              Reset password
+            </button>
+            <InlineError message={update.error ? errorMessage(update.error) : null} />
+          </div>
+          <Dialog
+            open={resetting}
+            title={`New password for ${user.username}`}
+            onClose={() => setResetting(false)}
           >
-            {user.disabled ? 'Enable' : 'Disable'}
-          </button>
-          <button
-            type="button"
-            className="btn btn-small"
-            onClick={() => setResetting(true)}
-            aria-label={`Reset password of ${user.username}`}
-          >
-            Reset password
-          </button>
-          <InlineError message={update.error ? errorMessage(update.error) : null} />
+            {resetting ? (
+              <PasswordForm userId={user.id} onDone={() => setResetting(false)} />
+            ) : null}
+          </Dialog>
         </div>
-        <Dialog
-          open={resetting}
-          title={`New password for ${user.username}`}
-          onClose={() => setResetting(false)}
-        >
-          {resetting ? <PasswordForm userId={user.id} onDone={() => setResetting(false)} /> : null}
-        </Dialog>
       </td>
     </tr>
   );

@@ -9,6 +9,7 @@ import { authApi } from '../../api/auth-api';
 import { queryKeys } from '../../api/query-keys';
 
 export const SESSION_EXPIRED_MESSAGE = 'Your session expired, sign in again';
+export const SIGNED_OUT_MESSAGE = 'You signed out.';
 
 interface AuthContextValue {
   /** undefined while loading; null when nobody is signed in. */
@@ -78,9 +79,9 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     try {
       await authApi.logout();
     } finally {
+      setNotice(SIGNED_OUT_MESSAGE);
       queryClient.clear();
       queryClient.setQueryData(queryKeys.me, null);
-      setNotice('You signed out.');
       void navigate('/sign-in', { replace: true });
     }
   }, [navigate, queryClient]);

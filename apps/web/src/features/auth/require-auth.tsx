@@ -3,11 +3,11 @@ import { Navigate, useLocation } from 'react-router';
 import { errorMessage } from '../../api/api-error';
 import { ErrorPanel } from '../../components/error-panel';
 import { Spinner } from '../../components/spinner';
-import { useAuth } from './auth-provider';
+import { SIGNED_OUT_MESSAGE, useAuth } from './auth-provider';
 
 /** Renders its children only for a signed-in user (and only for admins when asked). */
 export function RequireAuth({ admin = false, children }: { admin?: boolean; children: ReactNode }) {
-  const { user, loadError } = useAuth();
+  const { user, loadError, notice } = useAuth();
   const location = useLocation();
   if (user === undefined) {
     if (loadError)
@@ -15,7 +15,10 @@ export function RequireAuth({ admin = false, children }: { admin?: boolean; chil
     return <Spinner label="Loading" />;
   }
   if (user === null) {
-    return <Navigate to="/sign-in" replace state={{ from: location.pathname + location.search }} />;
+    // After an expiry, sign-in returns to this page; after signing out it starts afresh
+    // (the next person may be someone else).
+    const from = notice === SIGNED_OUT_MESSAGE ? undefined : location.pathname + location.search;
+    return <Navigate to="/sign-in" replace state={{ from }} />;
   }
   if (admin && user.role !== 'admin') {
     return <ErrorPanel title="Not available" message="This page is for administrators." />;

@@ -32,31 +32,49 @@ export function SessionTable({ sessions, showUser }: { sessions: Session[]; show
         {sessions.map((session) => (
           <tr key={session.id} data-session-id={session.id}>
             <td data-label="Template" className="cell-title">
-              {session.templateName}
+              <div className="cell">{session.templateName}</div>
             </td>
             <td data-label="State">
-              <StateBadge state={session.state} />
-              {session.stateReason ? (
-                <span className="cell-reason">{session.stateReason}</span>
-              ) : null}
+              <div className="cell">
+                <StateBadge state={session.state} />
+                {session.stateReason ? (
+                  <span className="cell-reason">{session.stateReason}</span>
+                ) : null}
+              </div>
             </td>
-            {showUser ? <td data-label="User">{session.username}</td> : null}
-            <td data-label="Platform">{session.platform}</td>
-            <td data-label="Agent">{session.agentName ?? <span className="muted">—</span>}</td>
+            {showUser ? (
+              <td data-label="User">
+                <div className="cell">{session.username}</div>
+              </td>
+            ) : null}
+            <td data-label="Platform">
+              <div className="cell">{session.platform}</div>
+            </td>
+            <td data-label="Agent">
+              <div className="cell">{session.agentName ?? <span className="muted">—</span>}</div>
+            </td>
             <td data-label="Created">
-              <RelativeTime iso={session.createdAt} />
+              <div className="cell">
+                <RelativeTime iso={session.createdAt} />
+              </div>
             </td>
             <td data-label="Last activity">
-              <RelativeTime iso={session.lastActivityAt} />
+              <div className="cell">
+                <RelativeTime iso={session.lastActivityAt} />
+              </div>
             </td>
             <td data-label="Idle">
-              <IdleCountdown
-                session={session}
-                onKeepAlive={() => keepAlive.mutate({ id: session.id, action: 'keepalive' })}
-              />
+              <div className="cell">
+                <IdleCountdown
+                  session={session}
+                  onKeepAlive={() => keepAlive.mutate({ id: session.id, action: 'keepalive' })}
+                />
+              </div>
             </td>
             <td data-label="Actions">
-              <SessionActions session={session} />
+              <div className="cell">
+                <SessionActions session={session} />
+              </div>
             </td>
           </tr>
         ))}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import { startWebSystem, type WebSystem } from './web-system';
+
+let system: WebSystem;
+let browser: TestBrowser;
+
+before(async () => {
+  system = await startWebSystem({ embeddedAgent: 'none' });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await system?.stop();
+});
+
+async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await browser.context.clearCookies();
+  await page.goto(`${system.url}/sign-in`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Apps' }).waitFor();
+}
+
+test('an admin creates, edits and disables a template; the catalog follows', async () => {
+  const { page, errors, serverErrors } = await browser.newPage();
+  await signIn(page, 'admin', system.adminPassword);
+  await page.getByRole('link', { name: 'Templates' }).click();
+  await page.getByRole('heading', { name: 'Templates' }).waitFor();
+
+  await page.getByRole('button', { name: 'New template' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Id (lowercase, digits, -)').fill('Bad Id');
+  await dialog.getByLabel('Name', { exact: true }).fill('Notes');
+  await dialog.getByRole('button', { name: 'Create template' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'id' }).waitFor();
+
+  await dialog.getByLabel('Id (lowercase, digits, -)').fill('e2e-notes');
+  await dialog.getByLabel('Description').fill('A terminal for notes.');
+  await dialog.getByLabel('Icon (an emoji)').fill('terminal');
+  await dialog.getByRole('button', { name: 'Create template' }).click();
+  const row = page.locator('tr[data-template-id="e2e-notes"]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /Notes/);
+
+  await row.getByRole('button', { name: 'Edit Notes' }).click();
+  await dialog.getByLabel('Name', { exact: true }).fill('Team notes');
+  await dialog.getByLabel('Memory (MiB)').fill('768');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await row.getByText('Team notes').waitFor();
+  assert.match(await row.innerText(), /768 MB memory/);
+  await screenshot(page, 'admin-templates');
+
+  await page.getByRole('link', { name: 'Apps' }).click();
+  await page.getByRole('heading', { name: 'Team notes' }).waitFor();
+
+  await page.getByRole('link', { name: 'Templates' }).click();
+  await row.getByRole('button', { name: 'Disable Team notes' }).click();
+  await row.getByText('disabled').waitFor();
+  await page.getByRole('link', { name: 'Apps' }).click();
+  await page.locator('.template-card').first().waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'Team notes' }).count(), 0);
+
+  assert.deepEqual(errors, []);
+  assert.deepEqual(serverErrors, []);
+  await page.close();
+});
+
+test('an admin creates a user, changes the role, disables and resets the password', async () => {
+  const { page, errors, serverErrors } = await browser.newPage();
+  await signIn(page, 'admin', system.adminPassword);
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('button', { name: 'New user' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Username').fill('bob');
+  await dialog.getByLabel('Password (at least 8 characters)').fill('short');
+  await dialog.getByRole('button', { name: 'Create user' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'password' }).waitFor();
+  await dialog.getByLabel('Password (at least 8 characters)').fill('bob-first-password');
+  await dialog.getByRole('button', { name: 'Create user' }).click();
+  const row = page.locator('tr[data-user="bob"]');
+  await row.waitFor();
+
+  await row.getByLabel('Role of bob').selectOption('admin');
+  await page.waitForFunction(
+    () =>
+      (document.querySelector('tr[data-user="bob"] select') as HTMLSelectElement | null)?.value ===
+      'admin',
+  );
+  await row.getByLabel('Role of bob').selectOption('user');
+  await row.getByRole('button', { name: 'Disable bob' }).click();
+  await row.getByText('disabled').waitFor();
+  await screenshot(page, 'admin-users');
+
+  // A disabled user cannot sign in.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByText('You signed out.').waitFor();
+  await page.getByLabel('Username').fill('bob');
+  await page.getByLabel('Password').fill('bob-first-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/sign-in');
+
+  await signIn(page, 'admin', system.adminPassword);
+  await page.getByRole('link', { name: 'Users' }).click();
+  await row.getByRole('button', { name: 'Enable bob' }).click();
+  await row.getByText('active').waitFor();
+  await row.getByRole('button', { name: 'Reset password of bob' }).click();
+  await dialog.getByLabel('New password (at least 8 characters)').fill('bob-second-password');
+  await dialog.getByRole('button', { name: 'Set password' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, 'bob', 'bob-second-password');
+  // A plain user sees no admin pages.
+  assert.equal(await page.getByRole('link', { name: 'Agents' }).count(), 0);
+  await page.goto(`${system.url}/admin/users`);
+  await page.getByText('This page is for administrators.').waitFor();
+
+  assert.deepEqual(errors, []);
+  assert.deepEqual(serverErrors, []);
+  await page.close();
+});
+
+test('pages fit a phone-width screen without sideways scrolling', async () => {
+  const { page, errors } = await browser.newPage({ width: 390, height: 844 });
+  await signIn(page, 'admin', system.adminPassword);
+  await screenshot(page, 'catalog-phone');
+  for (const path of ['/', '/sessions', '/admin/templates', '/admin/users', '/admin/agents']) {
+    await page.goto(`${system.url}${path}`);
+    await page.locator('h1').waitFor();
+    await page.waitForLoadState('networkidle').catch(() => {});
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px at 390px`);
+  }
+  await page.goto(`${system.url}/admin/templates`);
+  await page.locator('tr[data-template-id]').first().waitFor();
+  await screenshot(page, 'admin-templates-phone');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
