@@ -27,6 +27,15 @@ import { registerVncConnectRoutes } from './vnc-proxy/vnc-connect-routes';
 import { createVncMetrics } from './vnc-proxy/vnc-metrics';
 import { createVncProxy, type VncProxy } from './vnc-proxy/vnc-proxy';
 import { createVncTickets } from './vnc-proxy/vnc-tickets';
+import { selectAgent } from './agents/agent-selector';
+import { createChangeFeed, type ChangeFeed } from './events/change-feed';
+import { registerEventStreamRoutes } from './events/event-stream-routes';
+import { wireLifecycleScheduler } from './scheduler/lifecycle-wiring';
+import { recordSessionEvent } from './sessions/session-transitions';
+import { createSessionAgentEvents } from './sessions/session-agent-events';
+import { registerSessionRoutes } from './sessions/session-routes';
+import { createSessionService, type SessionService } from './sessions/session-service';
+import { createSessionViews } from './sessions/session-view';
 
 export interface AppDeps {
   config: Config;
@@ -47,6 +56,7 @@ export interface App {
   hub: AgentHub;
   commands: CommandQueue;
   vnc: VncProxy;
+  sessions: SessionService;
   /** The URL the control plane listens on, once started. */
   url(): string;
   start(): Promise<void>;
@@ -71,7 +81,7 @@ export async function createApp({
     );
     databaseUrl = embedded.url;
   }
-  const { db } = createDb(databaseUrl);
+  const { db, pool } = createDb(databaseUrl);
   const applied = await migrateToLatest(db as never);
   logger.info({ applied }, 'database migrations applied');
   await ensureAdminUser(db, config.adminPassword, logger);
@@ -133,9 +143,44 @@ export async function createApp({
     },
   });
   hub.attach(http.server);
+  const feed: ChangeFeed = await createChangeFeed({ databaseUrl, pool, logger });
+  const changed = (sessionId: string) => feed.publish({ kind: 'session', id: sessionId });
   const vncTickets = createVncTickets({ db, clock });
   registerVncConnectRoutes(http, { db, guard, tickets: vncTickets });
+  // Viewer hooks reach the sessions module, which is built after the proxy (it shows viewer counts).
+  const viewerEvents = {
+    record: async (
+      sessionId: string,
+      userId: string,
+      kind: 'viewer_connected' | 'viewer_disconnected',
+      reason: string,
+    ) => {
+      const user = await db
+        .selectFrom('users')
+        .select('username')
+        .where('id', '=', userId)
+        .executeTakeFirst();
+      await recordSessionEvent(db, {
+        sessionId,
+        kind,
+        actor: `user:${user?.username ?? userId}`,
+        reason,
+      });
+      changed(sessionId);
+    },
+    touch: (_sessionId: string): Promise<void> => Promise.resolve(),
+  };
   const vnc = createVncProxy({
+    onViewerConnected: (sessionId, userId) =>
+      viewerEvents.record(sessionId, userId, 'viewer_connected', 'viewer connected'),
+    onViewerDisconnected: (sessionId, userId, reason) =>
+      viewerEvents.record(
+        sessionId,
+        userId,
+        'viewer_disconnected',
+        `viewer disconnected: ${reason}`,
+      ),
+    onViewerInput: (sessionId) => viewerEvents.touch(sessionId),
     db,
     clock,
     logger,
@@ -145,6 +190,71 @@ export async function createApp({
     metrics: vncMetrics,
   });
   vnc.attach(http.server);
+
+  // Sessions: the state machine driven by users, command outcomes and agent reports.
+  const views = createSessionViews({
+    db,
+    viewerCount: (sessionId) => vnc.viewerCount(sessionId),
+    defaultIdleMinutes: config.defaultIdleMinutes,
+    defaultMaxDurationMinutes: config.defaultMaxDurationMinutes,
+  });
+  const sessions: SessionService = createSessionService({
+    db,
+    clock,
+    logger,
+    views,
+    commands,
+    changed,
+    pickAgent: (criteria) =>
+      selectAgent(
+        db,
+        { now: () => clock.now(), heartbeatTimeoutMs: config.heartbeatTimeoutMs },
+        criteria,
+      ),
+  });
+  const agentEvents = createSessionAgentEvents({ db, logger, changed });
+  const agentActor = async (agentId: string | null) => {
+    if (agentId === null) return 'system';
+    const row = await db
+      .selectFrom('agents')
+      .select('name')
+      .where('id', '=', agentId)
+      .executeTakeFirst();
+    return `agent:${row?.name ?? agentId}`;
+  };
+  commands.onOutcome(async ({ command, result }) =>
+    agentEvents.onCommandFinished(command, result, await agentActor(command.agentId)),
+  );
+  hub.onSessionReport(async (agentId, observation) =>
+    agentEvents.onSessionReport(await agentActor(agentId), observation),
+  );
+  hub.onAgentHello(async (agentId, hello) =>
+    agentEvents.onInventory(agentId, await agentActor(agentId), hello.inventory),
+  );
+  for (const listen of [hub.onAgentHello, hub.onAgentOffline]) {
+    listen((agentId: string) => feed.publish({ kind: 'agent', id: agentId }));
+  }
+  viewerEvents.touch = (sessionId) => sessions.touch(sessionId);
+  registerSessionRoutes(http, { sessions, guard });
+  registerEventStreamRoutes(http, {
+    guard,
+    feed,
+    loadSession: async (sessionId) => (await views.find({ sessionId }))[0] ?? null,
+    loadAgent: (agentId) => agents.get(agentId).catch(() => null),
+  });
+  const lifecycle = wireLifecycleScheduler(http, {
+    db,
+    clock,
+    logger,
+    config,
+    metrics,
+    guard,
+    commands,
+    changed,
+    hibernate: (sessionId, actor, reason) =>
+      sessions.moveAndSend(sessionId, 'hibernating', actor, reason),
+    hub,
+  });
   await registerWebUi(http, config.webDist ?? DEFAULT_WEB_DIST, logger);
 
   let listeningUrl = '';
@@ -155,6 +265,7 @@ export async function createApp({
     hub,
     commands,
     vnc,
+    sessions,
     url: () => listeningUrl,
     async start() {
       await http.listen({ port: config.port, host: config.host });
@@ -162,13 +273,16 @@ export async function createApp({
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       listeningUrl = `http://127.0.0.1:${port}`;
       commands.start();
+      lifecycle.start();
       logger.info({ port }, 'control plane listening');
     },
     async stop() {
+      await lifecycle.stop();
       await vnc.close();
       await hub.close();
       await commands.stop();
       await http.close();
+      await feed.close();
       await db.destroy();
       await embedded?.stop();
     },

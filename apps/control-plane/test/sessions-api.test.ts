@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createTestDatabase, waitFor, type TestDatabase } from '@streamspace/test-kit';
+import { DriverError } from '@streamspace/session-driver';
+import {
+  registerAgent,
+  startControlPlane,
+  startFakeAgent,
+  type ControlPlane,
+} from './agent-test-harness';
+import { api, createUser } from './test-app';
+
+type Started = ReturnType<typeof startFakeAgent>;
+
+describe('sessions API with a real agent runtime', () => {
+  let database: TestDatabase;
+  let cp: ControlPlane;
+  let agent: Started;
+  let alice: { id: string; token: string };
+  let bob: { id: string; token: string };
+
+  before(async () => {
+    database = await createTestDatabase();
+    cp = await startControlPlane(database);
+    agent = startFakeAgent(cp.url, await registerAgent(cp, { platform: 'local', name: 'local-1' }));
+    await waitFor('the agent to be online', async () => {
+      const platforms = await api(cp.url, 'GET', '/api/v1/platforms', { token: cp.adminToken });
+      return platforms.body.platforms.find((p: any) => p.platform === 'local')?.onlineAgents === 1;
+    });
+    alice = await createUser(cp.url, cp.adminToken, 'alice');
+    bob = await createUser(cp.url, cp.adminToken, 'bob');
+  });
+  after(async () => {
+    await agent.runtime.stop();
+    await cp.app.stop();
+    await database.drop();
+  });
+
+  const stateOf = async (token: string, id: string) =>
+    (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token })).body.state;
+
+  it('creates a session that moves pending → starting → running and records why', async () => {
+    const created = await api(cp.url, 'POST', '/api/v1/sessions', {
+      token: alice.token,
+      body: { templateId: 'terminal' },
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.state, 'starting');
+    assert.equal(created.body.platform, 'local');
+    assert.equal(created.body.agentName, 'local-1');
+    const id = created.body.id as string;
+    await waitFor('the session to run', async () => (await stateOf(alice.token, id)) === 'running');
+    const session = (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: alice.token }))
+      .body;
+    assert.deepEqual(session.details, { fake: 'true' });
+    assert.ok(
+      session.hibernateAt !== null,
+      'a running session shows when idle hibernation would happen',
+    );
+    const events = (
+      await api(cp.url, 'GET', `/api/v1/sessions/${id}/events`, { token: alice.token })
+    ).body.items;
+    assert.deepEqual(
+      events.map((e: any) => `${e.fromState ?? '∅'}→${e.toState}`),
+      ['∅→pending', 'pending→starting', 'starting→running'],
+    );
+    assert.equal(events[0].actor, 'user:alice');
+    assert.equal(events[2].actor, 'agent:local-1');
+    assert.equal(agent.driver.count('start', id), 1);
+  });
+
+  it('hibernates, wakes and stops through the agent, refusing illegal moves with 409', async () => {
+    const id = (
+      await api(cp.url, 'POST', '/api/v1/sessions', {
+        token: alice.token,
+        body: { templateId: 'desktop' },
+      })
+    ).body.id;
+    await waitFor('running', async () => (await stateOf(alice.token, id)) === 'running');
+    const wakeRunning = await api(cp.url, 'POST', `/api/v1/sessions/${id}/wake`, {
+      token: alice.token,
+    });
+    assert.equal(wakeRunning.status, 409);
+    assert.equal(wakeRunning.body.error.code, 'illegal_transition');
+    assert.match(wakeRunning.body.error.message, /cannot wake a session that is running/);
+
+    assert.equal(
+      (await api(cp.url, 'POST', `/api/v1/sessions/${id}/hibernate`, { token: alice.token }))
+        .status,
+      202,
+    );
+    await waitFor('hibernated', async () => (await stateOf(alice.token, id)) === 'hibernated');
+    const hibernated = (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: alice.token }))
+      .body;
+    assert.match(hibernated.stateReason, /hibernation requested by user:alice/);
+    assert.equal(hibernated.hibernateAt, null);
+
+    assert.equal(
+      (await api(cp.url, 'POST', `/api/v1/sessions/${id}/wake`, { token: alice.token })).status,
+      202,
+    );
+    await waitFor('running again', async () => (await stateOf(alice.token, id)) === 'running');
+    assert.equal(agent.driver.count('wake', id), 1);
+
+    assert.equal(
+      (await api(cp.url, 'POST', `/api/v1/sessions/${id}/stop`, { token: alice.token })).status,
+      202,
+    );
+    await waitFor('stopped', async () => (await stateOf(alice.token, id)) === 'stopped');
+    const again = await api(cp.url, 'POST', `/api/v1/sessions/${id}/stop`, { token: alice.token });
+    assert.equal(again.status, 202, 'stopping a stopped session is a no-op');
+    const hibernateStopped = await api(cp.url, 'POST', `/api/v1/sessions/${id}/hibernate`, {
+      token: alice.token,
+    });
+    assert.equal(hibernateStopped.status, 409);
+  });
+
+  it('shows a session only to its owner and admins', async () => {
+    const id = (
+      await api(cp.url, 'POST', `/api/v1/sessions`, {
+        token: alice.token,
+        body: { templateId: 'terminal' },
+      })
+    ).body.id;
+    const asBob = await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: bob.token });
+    assert.equal(asBob.status, 404);
+    assert.equal(asBob.body.error.code, 'not_found');
+    assert.equal(
+      (await api(cp.url, 'POST', `/api/v1/sessions/${id}/stop`, { token: bob.token })).status,
+      404,
+    );
+    assert.equal(
+      (await api(cp.url, 'GET', `/api/v1/sessions/${id}/events`, { token: bob.token })).status,
+      404,
+    );
+    const bobsList = (await api(cp.url, 'GET', '/api/v1/sessions', { token: bob.token })).body
+      .items;
+    assert.ok(!bobsList.some((s: any) => s.id === id));
+    assert.equal(
+      (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: cp.adminToken })).status,
+      200,
+    );
+    const all = (await api(cp.url, 'GET', '/api/v1/sessions?scope=all', { token: cp.adminToken }))
+      .body.items;
+    assert.ok(all.some((s: any) => s.id === id));
+    assert.equal(
+      (await api(cp.url, 'GET', '/api/v1/sessions?scope=all', { token: bob.token })).status,
+      403,
+    );
+  });
+
+  it('marks a session failed with the driver error as the reason', async () => {
+    agent.driver.hold();
+    const id = (
+      await api(cp.url, 'POST', '/api/v1/sessions', {
+        token: bob.token,
+        body: { templateId: 'browser' },
+      })
+    ).body.id;
+    agent.driver.failNext(
+      'start',
+      id,
+      new DriverError(
+        'image_not_found',
+        'image streamspace/desktop-browser:latest is not on this host',
+      ),
+    );
+    agent.driver.release();
+    await waitFor('failed', async () => (await stateOf(bob.token, id)) === 'failed');
+    const failed = (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: bob.token })).body;
+    assert.match(failed.stateReason, /image_not_found/);
+    assert.match(failed.stateReason, /not on this host/);
+  });
+
+  it('refuses to launch when no agent of the platform is online, and unknown templates', async () => {
+    const docker = await api(cp.url, 'POST', '/api/v1/sessions', {
+      token: bob.token,
+      body: { templateId: 'terminal', platform: 'docker' },
+    });
+    assert.equal(docker.status, 409);
+    assert.equal(docker.body.error.code, 'no_agent_available');
+    assert.match(docker.body.error.message, /docker/);
+    const unknown = await api(cp.url, 'POST', '/api/v1/sessions', {
+      token: bob.token,
+      body: { templateId: 'nope' },
+    });
+    assert.equal(unknown.status, 404);
+    const invalid = await api(cp.url, 'POST', '/api/v1/sessions', {
+      token: bob.token,
+      body: { templateId: 'terminal', platform: 'mainframe' },
+    });
+    assert.equal(invalid.status, 400);
+    assert.equal(invalid.body.error.code, 'validation_failed');
+  });
+
+  it('deletes a session: stops it, hides it, and asks the agent to delete the home only when told', async () => {
+    const id = (
+      await api(cp.url, 'POST', '/api/v1/sessions', {
+        token: alice.token,
+        body: { templateId: 'terminal' },
+      })
+    ).body.id;
+    await waitFor('running', async () => (await stateOf(alice.token, id)) === 'running');
+    const deleted = await api(cp.url, 'DELETE', `/api/v1/sessions/${id}?deleteHome=true`, {
+      token: alice.token,
+    });
+    assert.equal(deleted.status, 202);
+    await waitFor('stopped', async () => (await stateOf(alice.token, id)) === 'stopped');
+    const list = (await api(cp.url, 'GET', '/api/v1/sessions', { token: alice.token })).body.items;
+    assert.ok(!list.some((s: any) => s.id === id), 'deleted sessions leave the list');
+    const events = (
+      await api(cp.url, 'GET', `/api/v1/sessions/${id}/events`, { token: alice.token })
+    ).body.items;
+    assert.match(events.at(-1).reason, /home deleted/);
+  });
+});
