@@ -108,6 +108,36 @@ describe('agents API', () => {
     assert.equal(anonymous.status, 401);
   });
 
+  it('embedded agent credentials: created once, rotated on each issue, never across platforms', async () => {
+    const first = await cp.app.agents.issueEmbeddedAgentCredentials({
+      name: 'embedded-local',
+      platform: 'local',
+      capacity: { maxSessions: 4 },
+    });
+    const second = await cp.app.agents.issueEmbeddedAgentCredentials({
+      name: 'embedded-local',
+      platform: 'local',
+      capacity: { maxSessions: 4 },
+    });
+    assert.equal(second.agentId, first.agentId, 'the same agent');
+    const heartbeat = (credentials: { agentId: string; agentSecret: string }) =>
+      api(cp.url, 'POST', `/api/v1/agents/${credentials.agentId}/heartbeat`, {
+        token: credentials.agentSecret,
+        headers: { 'x-streamspace-agent-id': credentials.agentId },
+      });
+    assert.equal((await heartbeat(first)).status, 401, 'the old secret was rotated away');
+    assert.equal((await heartbeat(second)).status, 200);
+    await assert.rejects(
+      cp.app.agents.issueEmbeddedAgentCredentials({
+        name: 'embedded-local',
+        platform: 'docker',
+        capacity: { maxSessions: 4 },
+      }),
+      { code: 'agent_identity_taken' },
+    );
+    assert.equal((await heartbeat(second)).status, 200, 'a refused issue changes nothing');
+  });
+
   it('updates labels, region, capacity and draining; status shows draining', async () => {
     const agent = await registerAgent(cp);
     const updated = await api(cp.url, 'PUT', `/api/v1/agents/${agent.agentId}`, {

@@ -130,6 +130,51 @@ export function createAgentService({ db, clock, heartbeatTimeoutMs }: AgentServi
     }
   }
 
+  /**
+   * Credentials for an agent the control plane runs in its own process (the embedded local
+   * or docker agent): creates the agent under `name` on first use, else rotates its secret.
+   * No enrollment token is involved: the caller is the control plane itself.
+   */
+  async function issueEmbeddedAgentCredentials(request: {
+    name: string;
+    platform: RegisterAgentRequest['platform'];
+    capacity: RegisterAgentRequest['capacity'];
+  }): Promise<{ agentId: string; agentSecret: string }> {
+    const agentSecret = generateSecret('ssa');
+    const now = new Date(clock.now());
+    const row = await db
+      .insertInto('agents')
+      .values({
+        id: randomUUID(),
+        name: request.name,
+        platform: request.platform,
+        region: '',
+        labels: JSON.stringify({ embedded: 'true' }),
+        capacity: JSON.stringify(request.capacity),
+        clusterInfo: JSON.stringify({}),
+        status: 'offline',
+        secretHash: hashSecret(agentSecret),
+        agentVersion: null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({ secretHash: hashSecret(agentSecret), updatedAt: now })
+          // Never take over an agent of another platform that happens to have this name.
+          .where('agents.platform', '=', request.platform),
+      )
+      .returning('id')
+      .executeTakeFirst();
+    if (row === undefined)
+      throw new ApiError(
+        'agent_identity_taken',
+        `an agent named "${request.name}" exists on another platform than ${request.platform}`,
+      );
+    return { agentId: row.id, agentSecret };
+  }
+
   async function list(): Promise<Agent[]> {
     return (await withLoad().orderBy('agents.name').execute()).map((row) =>
       toAgent(row, Number(row.load ?? 0)),
@@ -225,6 +270,7 @@ export function createAgentService({ db, clock, heartbeatTimeoutMs }: AgentServi
   return {
     createEnrollmentToken,
     register,
+    issueEmbeddedAgentCredentials,
     list,
     get,
     update,
