@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { SessionObservation, SessionSpec } from '@streamspace/protocol';
 import type { SessionDriver } from '@streamspace/session-driver';
@@ -53,6 +55,44 @@ describe('local driver across an agent restart', () => {
     });
     return dataDir;
   }
+
+  it('keeps sessions running when the agent process is killed, and adopts them', async () => {
+    const dataDir = await freshDataDir();
+    const spec = makeLocalSpec();
+    const fixture = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'agent-process.ts');
+    const agent = spawn(
+      process.execPath,
+      ['--import', 'tsx', fixture, dataDir, JSON.stringify(spec)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const exited = new Promise((resolve) => agent.once('exit', resolve));
+    let output = '';
+    agent.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const line = await waitFor(
+      'the agent process to start its session',
+      () => output.includes('\n') && output,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const started = JSON.parse(line) as SessionObservation;
+    agent.kill('SIGKILL');
+    await exited;
+
+    const driver = await createLocalDriver({ dataDir, stopGraceMs: 1_000 });
+    try {
+      const observation = await driver.inspect(spec.sessionId);
+      assert.equal(observation?.status, 'running', 'the session outlived its agent');
+      assert.deepEqual(observation?.endpoint, started.endpoint);
+      await rfbAnswers(driver, spec);
+      await driver.stop(spec.sessionId, { deleteHome: true });
+      assert.equal(processExists(Number(started.details.pid)), false);
+    } finally {
+      await driver.close();
+    }
+  });
 
   it('adopts sessions whose processes survived: list, stream and hibernate work', async () => {
     const dataDir = await freshDataDir();

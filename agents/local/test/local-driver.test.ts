@@ -139,6 +139,16 @@ describe('local driver sessions', () => {
     assert.equal((await driver.inspect(spec.sessionId))?.status, 'failed');
   });
 
+  it('gives sessions started at the same time their own display and port', async () => {
+    const specs = [makeLocalSpec(), makeLocalSpec(), makeLocalSpec()];
+    const results = await Promise.all(specs.map((spec) => driver.start(spec)));
+    const displays = new Set(results.map((r) => r.observation.details.display));
+    const ports = new Set(results.map((r) => r.observation.endpoint?.port));
+    assert.equal(displays.size, 3);
+    assert.equal(ports.size, 3);
+    for (const spec of specs) await driver.stop(spec.sessionId, { deleteHome: true });
+  });
+
   it('refuses streams to other ports and to sessions that do not run', async () => {
     const spec = makeLocalSpec();
     await driver.start(spec);
