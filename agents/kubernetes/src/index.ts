@@ -1,0 +1,2 @@
+export * from './kubernetes-driver';
+export * from './kubernetes-objects';
