@@ -145,6 +145,24 @@ export function runDriverConformance(
     );
 
     it(
+      'several streams to one session work at once; closing one leaves the other',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const spec = harness.makeSpec();
+        await start(spec);
+        const first = await probeFirstFrame(driver, spec);
+        const second = await probeFirstFrame(driver, spec);
+        first.close();
+        second.requestUpdate(false);
+        const update = await second.readUpdate(10_000);
+        assert.ok(update.rectangles.length > 0, 'the remaining viewer still gets updates');
+        second.close();
+        const third = await probeFirstFrame(driver, spec);
+        third.close();
+      },
+    );
+
+    it(
       'stop removes everything, and stopping again (or an unknown session) resolves',
       { timeout: TEST_TIMEOUT_MS },
       async () => {
