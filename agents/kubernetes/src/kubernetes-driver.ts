@@ -1,15 +1,9 @@
 import type { Duplex } from 'node:stream';
 import { CoreV1Api, KubeConfig, NetworkingV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import {
-  SessionSpec,
-  systemClock,
-  type Clock,
-  type SessionObservation,
-} from '@streamspace/protocol';
+import { SessionSpec, systemClock, type Clock } from '@streamspace/protocol';
 import {
   DriverError,
-  type SessionChangeListener,
   type SessionDriver,
   type StartedSession,
   type StopOptions,
@@ -31,7 +25,9 @@ import {
 } from './kubernetes-objects';
 import { connectPodIp, connectPortForward } from './pod-stream';
 import { classifyPod } from './pod-status';
+import { createPodWaiter } from './pod-waiter';
 import { createPodWatcher, type PodWatcher } from './pod-watcher';
+import { createSessionChangeReporter } from './session-change-reporter';
 import { hibernatedObservation, observationFromPod } from './session-observation';
 
 export type StreamMode = 'pod-ip' | 'port-forward';
@@ -132,42 +128,10 @@ export function createKubernetesDriver(options: KubernetesDriverOptions = {}): K
     logger,
   });
 
-  const listeners = new Set<SessionChangeListener>();
-  /** Pods the driver itself is removing or starting: their changes are not news. */
-  const expectedGone = new Set<string>();
-  const starting = new Set<string>();
-  const reportedFailures = new Set<string>();
   const locks = new Map<string, Promise<unknown>>();
 
-  const report = (observation: SessionObservation): void => {
-    for (const listener of [...listeners]) listener(observation);
-  };
-
-  watcher.subscribe((change) => {
-    const { pod } = change;
-    const name = pod.metadata?.name ?? '';
-    const sessionId = pod.metadata?.labels?.[LABEL_SESSION_ID];
-    const uid = pod.metadata?.uid ?? name;
-    if (sessionId === undefined || starting.has(sessionId) || reportedFailures.has(uid)) return;
-    if (change.type === 'delete') {
-      if (expectedGone.has(name)) return;
-      reportedFailures.add(uid);
-      logger.warn({ sessionId }, 'session pod deleted outside the driver');
-      report({
-        sessionId,
-        status: 'failed',
-        reason: 'the session pod was deleted outside StreamSpace',
-        details: { namespace, pod: name },
-      });
-      return;
-    }
-    const observation = observationFromPod(pod, namespace);
-    if (observation.status === 'failed') {
-      reportedFailures.add(uid);
-      logger.warn({ sessionId, reason: observation.reason }, 'session pod failed');
-      report(observation);
-    }
-  });
+  const changes = createSessionChangeReporter({ watcher, namespace, logger });
+  const { expectedGone, starting } = changes;
 
   function serialized<T>(sessionId: string, task: () => Promise<T>): Promise<T> {
     const previous = locks.get(sessionId) ?? Promise.resolve();
@@ -180,53 +144,7 @@ export function createKubernetesDriver(options: KubernetesDriverOptions = {}): K
     return result;
   }
 
-  /** Waits on the watch cache until `decide` settles, or fails with `onTimeout()` after `ms`. */
-  function waitForPod<T>(
-    name: string,
-    decide: (pod: V1Pod | undefined) => { value: T } | { error: Error } | undefined,
-    ms: number,
-    onTimeout: () => Promise<Error>,
-    extraTimers: { afterMs: number; check: () => Promise<Error | undefined> }[] = [],
-  ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const timers = [
-        clock.setTimeout(() => void onTimeout().then(fail, fail), ms),
-        ...extraTimers.map(({ afterMs, check }) =>
-          clock.setTimeout(
-            () =>
-              void check().then(
-                (error) => error !== undefined && fail(error),
-                () => {},
-              ),
-            afterMs,
-          ),
-        ),
-      ];
-      const unsubscribe = watcher.subscribe((change) => {
-        if (change.pod.metadata?.name === name) evaluate();
-      });
-      function finish(): void {
-        settled = true;
-        unsubscribe();
-        for (const timer of timers) clock.clearTimeout(timer);
-      }
-      function fail(error: unknown): void {
-        if (settled) return;
-        finish();
-        reject(error);
-      }
-      function evaluate(): void {
-        if (settled) return;
-        const outcome = decide(watcher.get(name));
-        if (outcome === undefined) return;
-        finish();
-        if ('error' in outcome) reject(outcome.error);
-        else resolve(outcome.value);
-      }
-      void watcher.synced.then(evaluate);
-    });
-  }
+  const waitForPod = createPodWaiter(watcher, clock);
 
   async function deletePodAndWait(name: string): Promise<void> {
     expectedGone.add(name);
@@ -490,14 +408,11 @@ export function createKubernetesDriver(options: KubernetesDriverOptions = {}): K
       }
     },
 
-    onSessionChange: (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onSessionChange: (listener) => changes.subscribe(listener),
 
     close: async () => {
       watcher.close();
-      listeners.clear();
+      changes.close();
     },
   };
 }
