@@ -111,6 +111,23 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     return result;
   }
 
+  /** The event subscription, within the start timeout: a start never hangs on it. */
+  async function eventsReady(): Promise<void> {
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(
+        () =>
+          reject(new DriverError('platform_error', "Docker's event stream did not open in time")),
+        startTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([changes.ready, timeout]);
+    } finally {
+      if (timer !== undefined) clock.clearTimeout(timer);
+    }
+  }
+
   const delay = (ms: number) =>
     new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
 
@@ -158,9 +175,12 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     // A dead container of this session (it failed, or its app exited) makes way.
     if (existing !== undefined) await resources.removeContainer(existing.Id, false);
 
+    // Fails fast with platform_error when the engine does not answer at all.
     await resources.requireImage(spec.image);
     await resources.ensureNetwork();
     await resources.ensureHome(spec);
+    // No death may slip between the container starting and the event subscription opening.
+    await eventsReady();
 
     let container: Docker.Container;
     try {
@@ -207,8 +227,6 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     if (reserved.length > 0) {
       throw new DriverError('invalid_spec', `env may not set ${reserved.join(', ')}`);
     }
-    // No death may slip between the container starting and the subscription opening.
-    await changes.ready;
     return serialized(spec.sessionId, () => startLocked(parsed.data));
   }
 

@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { SessionObservation } from '@streamspace/protocol';
+import Docker from 'dockerode';
+import type { SessionObservation, SessionSpec } from '@streamspace/protocol';
 import { isDriverError } from '@streamspace/session-driver';
 import { RfbProbe, waitFor } from '@streamspace/test-kit';
 import {
@@ -17,6 +18,7 @@ import {
   LABEL_TEMPLATE_ID,
   LABEL_USER_ID,
 } from '../src/docker-labels';
+import { createDockerDriver } from '../src/docker-driver';
 import { firstFileOf } from '../src/tar-archive';
 import { createDockerTestEnv, type DockerTestEnv } from './docker-test-env';
 
@@ -294,3 +296,37 @@ describe('docker driver', { timeout: 10 * 60_000 }, () => {
     await assert.rejects(orphan.inspect(), { statusCode: 404 });
   });
 });
+
+describe('docker driver without a Docker engine', () => {
+  it('start fails fast with platform_error instead of hanging', async () => {
+    const driver = createDockerDriver({
+      docker: new Docker({ socketPath: '/nonexistent/docker.sock' }),
+      startTimeoutMs: 60_000,
+    });
+    const started = Date.now();
+    await assert.rejects(driver.start(makeOfflineSpec()), { code: 'platform_error' });
+    assert.ok(Date.now() - started < 5_000);
+    assert.deepEqual(
+      await driver.list().catch((error: { code?: string }) => error.code),
+      'platform_error',
+    );
+    await driver.close();
+  });
+});
+
+function makeOfflineSpec(): SessionSpec {
+  return {
+    sessionId: randomUUID(),
+    userId: randomUUID(),
+    templateId: 'offline',
+    image: 'streamspace/desktop:any',
+    app: [],
+    windowManager: 'twm',
+    resources: { cpuMillis: 500, memoryMb: 256 },
+    geometry: { width: 800, height: 600 },
+    homeKey: 'offline-home',
+    vncPassword: 'offline-password',
+    vncPort: 5900,
+    env: {},
+  };
+}
