@@ -5,13 +5,14 @@ import {
   PROTOCOL_VERSION,
   parseControlPlaneMessage,
   type Clock,
+  type CommandPayload,
   type ControlPlaneMessage,
   type Platform,
   type SessionSpec,
 } from '@streamspace/protocol';
 import { createAgentRuntime, type AgentRuntime } from '@streamspace/agent-runtime';
 import { FakeDriver } from '@streamspace/agent-runtime/fake-driver';
-import type { TestDatabase } from '@streamspace/test-kit';
+import { waitFor, type TestDatabase } from '@streamspace/test-kit';
 import { createApp, type App, type AppDeps } from '../src/app';
 import { loadConfig } from '../src/config';
 
@@ -259,4 +260,30 @@ export class RawAgentSocket {
   close(): void {
     this.ws.terminate();
   }
+}
+
+/** A start_session payload for a session (FK rows from insertSession). */
+export function startPayload(sessionId: string): CommandPayload {
+  return { type: 'start_session', sessionId, spec: specFor(sessionId) };
+}
+
+/** The states of these command rows, in the same order. */
+export async function commandStates(app: App, ids: string[]): Promise<string[]> {
+  const rows = await app.db
+    .selectFrom('agentCommands')
+    .select(['id', 'state'])
+    .where('id', 'in', ids)
+    .execute();
+  return ids.map((id) => rows.find((row) => row.id === id)?.state ?? 'missing');
+}
+
+export async function waitForCommandStates(
+  app: App,
+  ids: string[],
+  wanted: string,
+  what: string,
+): Promise<void> {
+  await waitFor(what, async () =>
+    (await commandStates(app, ids)).every((state) => state === wanted),
+  );
 }
