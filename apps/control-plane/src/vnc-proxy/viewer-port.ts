@@ -36,6 +36,8 @@ export function viewerPort(ws: WebSocket, options: ViewerPortOptions): AttachPor
       resume: () => ws.resume(),
       terminate: (end) => {
         const { code, reason } = closeFor(end);
+        // Resumed so the closing handshake is read; a paused ws waits 30 s for it.
+        ws.resume();
         ws.close(code, reason);
       },
     };

@@ -76,7 +76,7 @@ export function createVncProxy(deps: VncProxyDeps) {
   function refuse(ws: WebSocket, code: number, reason: string, fields: object): void {
     metrics?.viewerRefusals.inc({ code: String(code) });
     logger.info({ ...fields, code, reason }, 'viewer refused');
-    ws.close(code, reason);
+    closeViewer(ws, code, reason);
   }
 
   async function serve(ws: WebSocket, request: IncomingMessage): Promise<void> {
@@ -187,7 +187,7 @@ export function createVncProxy(deps: VncProxyDeps) {
       }
       serve(ws, request).catch((error: unknown) => {
         logger.error({ err: error }, 'viewer setup failed');
-        if (ws.readyState === ws.OPEN) ws.close(CloseCode.internalError, 'internal error');
+        if (ws.readyState === ws.OPEN) closeViewer(ws, CloseCode.internalError, 'internal error');
       });
     });
   }
@@ -209,7 +209,8 @@ export function createVncProxy(deps: VncProxyDeps) {
       code: number = CloseCode.sessionNotRunning,
       reason = 'the session stopped',
     ): void {
-      for (const viewer of [...(viewers.get(sessionId) ?? [])]) viewer.ws.close(code, reason);
+      for (const viewer of [...(viewers.get(sessionId) ?? [])])
+        closeViewer(viewer.ws, code, reason);
     },
     async close(): Promise<void> {
       stopped = true;
@@ -218,10 +219,16 @@ export function createVncProxy(deps: VncProxyDeps) {
         ...[...viewers.values()].flatMap((set) => [...set].map((v) => v.ws)),
       ];
       for (const ws of sockets)
-        ws.close(CloseCode.serverShutdown, 'the control plane is shutting down');
+        closeViewer(ws, CloseCode.serverShutdown, 'the control plane is shutting down');
       wss.close();
     },
   };
+}
+
+/** Close a viewer; resumed first so the closing handshake is read (a paused ws hangs 30 s). */
+export function closeViewer(ws: WebSocket, code: number, reason: string): void {
+  ws.resume();
+  ws.close(code, reason);
 }
 
 function isVncPath(url: string | undefined): boolean {

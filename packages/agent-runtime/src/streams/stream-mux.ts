@@ -192,8 +192,9 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
         if (stream.queue.length > 0) {
           pending.add(stream); // to the back of the round-robin order
         } else if (stream.phase === 'closing') {
-          parts.push(encodeClose(stream.id, stream.closeReason ?? ''));
-          bytes += FRAME_HEADER_BYTES;
+          const close = encodeClose(stream.id, stream.closeReason ?? '');
+          parts.push(close);
+          bytes += close.length;
           forget(stream);
         }
         if (bytes >= BATCH_BYTES) {
