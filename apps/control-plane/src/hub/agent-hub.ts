@@ -80,8 +80,8 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
     logger,
     'command_result',
   );
-  /** Offline bookkeeping still running, awaited by close() before the database goes. */
-  const releases = new Set<Promise<unknown>>();
+  /** Offline bookkeeping still running per agent: awaited by the next hello and by close(). */
+  const releases = new Map<string, Promise<unknown>>();
   let stopped = false;
   let lastPingAt = clock.now();
   let lastStaleSweepAt = clock.now();
@@ -96,6 +96,8 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
       active.set(connection.agentId, connection);
       metrics.connectedAgents.inc({ platform: message.platform });
       previous?.close(CloseCode.replaced, 'replaced by a newer connection of the same agent');
+      // A previous link's "offline" write must land before this link's "online" one.
+      await releases.get(connection.agentId);
       const now = new Date(clock.now());
       const updated = await db
         .updateTable('agents')
@@ -180,8 +182,10 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
         .execute()
         .catch((error: unknown) => logger.error({ err: error }, 'marking agent offline failed'))
         .then(() => offline.emit(connection.agentId, reason))
-        .finally(() => releases.delete(done));
-      releases.add(done);
+        .finally(() => {
+          if (releases.get(connection.agentId) === done) releases.delete(connection.agentId);
+        });
+      releases.set(connection.agentId, done);
     },
     countMessage(type: string, outcome: string): void {
       metrics.agentMessages.inc({ type, outcome });
@@ -309,7 +313,7 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
         .where('connectedReplica', '=', replicaId)
         .execute()
         .catch((error: unknown) => logger.warn({ err: error }, 'marking agents offline failed'));
-      await Promise.allSettled([...releases]);
+      await Promise.allSettled([...releases.values()]);
       wss.close();
     },
   };
