@@ -225,6 +225,17 @@ describe('command queue: redelivery and at-most-once', () => {
     await waitFor('heartbeat handled', async () => raw.ofType('error').length === 0);
     assert.deepEqual(await commandStates(cp.app, [command.id]), ['completed']);
     assert.equal(raw.closeCode, undefined);
+
+    const metrics = await (await fetch(`${cp.url}/metrics`)).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? NaN);
+    assert.ok(value(/^streamspace_agent_commands\{state="completed"\} (\d+)/m) >= 1);
+    assert.ok(value(/^streamspace_connected_agents\{platform="docker"\} (\d+)/m) >= 1);
+    assert.ok(
+      value(/^streamspace_command_dispatch_seconds_count\{type="hibernate_session"\} (\d+)/m) >= 1,
+    );
+    assert.ok(
+      value(/^streamspace_agent_messages_total\{type="command_result",outcome="ok"\} (\d+)/m) >= 3,
+    );
     raw.close();
   });
 });
