@@ -212,8 +212,15 @@ export function createAgentConnection<E extends StreamEndpoint>(
     }
     hello = message;
     lastSeenAt = host.clock.now();
-    if (!(await host.activate(connection, message)))
-      connection.close(CloseCode.agentDeleted, 'agent was deleted');
+    let activated: boolean;
+    try {
+      activated = await host.activate(connection, message);
+    } catch (error) {
+      logger.error({ err: error }, 'agent activation failed');
+      connection.close(CloseCode.internalError, 'the control plane could not register the link');
+      return;
+    }
+    if (!activated) connection.close(CloseCode.agentDeleted, 'agent was deleted');
   }
 
   function invalid(code: 'invalid_message' | 'unknown_message', message: string): void {
