@@ -104,6 +104,7 @@ EOF
   chmod 755 "$root/usr/sbin/policy-rc.d"
   cat >"$root/etc/dpkg/dpkg.cfg.d/01-streamspace-slim" <<'EOF'
 path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
 path-exclude=/usr/share/man/*
 path-exclude=/usr/share/info/*
 path-exclude=/usr/share/locale/*
@@ -114,10 +115,10 @@ EOF
   mount --bind "$CACHE/apt-archives" "$root/var/cache/apt/archives"
   log "installing: $packages"
   chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 \
-    apt-get -o Acquire::Check-Valid-Until=false update -q >&2
+    apt-get -o APT::Sandbox::User=root update -q >&2
   # shellcheck disable=SC2086 # the package list is meant to split into words
   chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8 \
-    apt-get install -y -q --no-install-recommends $packages >&2
+    apt-get -o APT::Sandbox::User=root install -y -q --no-install-recommends $packages >&2
   umount "$root/var/cache/apt/archives"
   umount "$root/proc"
 
@@ -129,6 +130,12 @@ EOF
   install -d -m 1777 "$root/tmp/.X11-unix"
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root/usr/sbin/policy-rc.d"
   rm -rf "$root"/var/log/* "$root"/tmp/*.log
+  # What debootstrap installed before the dpkg excludes existed; debian:bookworm-slim (the
+  # Dockerfile's base) ships without it too. Copyright files stay.
+  find "$root/usr/share/doc" -type f ! -name copyright -delete
+  find "$root/usr/share/doc" -type d -empty -delete
+  rm -rf "$root"/usr/share/man/* "$root"/usr/share/info/*
+  find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
 
   tar --numeric-owner -C "$root" -cf "$ROOTFS_TAR.partial" .
   mv "$ROOTFS_TAR.partial" "$ROOTFS_TAR"
