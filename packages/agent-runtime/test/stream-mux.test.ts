@@ -137,6 +137,34 @@ describe('stream mux over a real WebSocket link', () => {
     await waitFor('the slow stream to resume', () => slow.state.bytes > 4 * WINDOW);
   });
 
+  it('delivers the last bytes before the CLOSE that follows them in the same message', async () => {
+    const received: Buffer[] = [];
+    let ended = false;
+    const sink = await startTcpServer((socket) => {
+      socket.on('data', (chunk: Buffer) => received.push(chunk));
+      socket.on('end', () => (ended = true));
+    });
+    cleanups.push(sink.close);
+    const pair = await createMuxPair();
+    cleanups.push(pair.close);
+    const first = await pair.opener.open(
+      { sessionId: SESSION, port: sink.port },
+      recordingPort().attach,
+    );
+    const second = await pair.opener.open(
+      { sessionId: SESSION, port: sink.port },
+      recordingPort().attach,
+    );
+    // Same tick: DATA and CLOSE (with a reason) are batched into one WebSocket message.
+    first.push(Buffer.from('last words'));
+    first.end('viewer closed');
+    await waitFor('the session to get the bytes and then the end', () => ended);
+    assert.equal(Buffer.concat(received).toString(), 'last words');
+    second.push(Buffer.from('x'));
+    await waitFor('the other stream to keep working', () => Buffer.concat(received).length === 11);
+    assert.equal(pair.acceptor.stats().protocolErrors, 0);
+  });
+
   it('refuses a frame for an unknown stream id and keeps serving the others', async () => {
     const echo = await startTcpServer((socket) => socket.pipe(socket));
     cleanups.push(echo.close);
