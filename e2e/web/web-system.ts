@@ -1,3 +1,4 @@
+import { waitFor } from '../../packages/test-kit/src/wait-for';
 import { startControlPlane, type StartControlPlaneOptions } from '../support/start-control-plane';
 import { buildWebUi, webOrigin } from './web-build';
 
@@ -58,4 +59,32 @@ export async function apiCall(
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
   return text ? JSON.parse(text) : null;
+}
+
+/**
+ * Deletes every session and waits until each one is really stopped (deleted sessions leave
+ * the list at once but keep stopping), so no Xvnc or container outlives the test.
+ */
+export async function stopAllSessions(apiUrl: string, token: string): Promise<void> {
+  const { items } = (await apiCall(apiUrl, token, 'GET', '/sessions?scope=all')) as {
+    items: { id: string; state: string }[];
+  };
+  const live = items.filter((session) => session.state !== 'stopped');
+  for (const session of live) {
+    await apiCall(apiUrl, token, 'DELETE', `/sessions/${session.id}`);
+  }
+  for (const session of live) {
+    await waitFor(
+      `session ${session.id} to stop`,
+      async () => {
+        const state = (
+          (await apiCall(apiUrl, token, 'GET', `/sessions/${session.id}`)) as {
+            state: string;
+          }
+        ).state;
+        return state === 'stopped' || state === 'failed';
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
+  }
 }

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import { startAgent, type RunningAgent } from './start-agent';
+import { canvasStats, clickRemote, waitForDesktop } from './viewer-helpers';
+import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+
+let system: WebSystem;
+let browser: TestBrowser;
+let agent: RunningAgent;
+let adminToken: string;
+
+before(async () => {
+  system = await startWebSystem({ embeddedAgent: 'none' });
+  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
+  agent = await startAgent(system.apiUrl, adminToken, 'local', 'local-e2e');
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (adminToken) await stopAllSessions(system.apiUrl, adminToken);
+  await agent?.stop();
+  await system?.stop();
+});
+
+async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await browser.context.clearCookies();
+  await page.goto(`${system.url}/sign-in`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Apps' }).waitFor();
+}
+
+let sessionId = '';
+
+test('launch a terminal on the local agent and see and type into the remote desktop', async () => {
+  const { page, errors, serverErrors } = await browser.newPage();
+  await signIn(page, 'admin', system.adminPassword);
+
+  await page.getByRole('button', { name: 'Launch Terminal' }).click();
+  const dialog = page.getByRole('dialog');
+  // Only platforms with an online agent are offered, with their agent count.
+  await dialog.getByText('Local machine').waitFor();
+  assert.equal(await dialog.getByText('Docker', { exact: true }).count(), 0);
+  assert.match(
+    await dialog.locator('label', { hasText: 'Local machine' }).innerText(),
+    /1 agent online/,
+  );
+  await dialog.getByLabel(/Local machine/).check();
+  await screenshot(page, 'launch-dialog');
+  await dialog.getByRole('button', { name: 'Launch' }).click();
+
+  await page.waitForURL(/\/sessions\/[0-9a-f-]+\/view$/, { timeout: 60_000 });
+  sessionId = /\/sessions\/([0-9a-f-]+)\/view/.exec(page.url())?.[1] ?? '';
+  const first = await waitForDesktop(page, 60_000);
+  assert.ok(
+    first.width >= 640 && first.height >= 400,
+    `a real framebuffer (${first.width}x${first.height})`,
+  );
+  assert.ok(first.detail > 0.01, 'the canvas shows a desktop, not a blank screen');
+
+  // Type into the terminal: what the canvas shows must change.
+  await clickRemote(page, 0.2, 0.25);
+  const before = (await canvasStats(page))?.hash;
+  await page.keyboard.type('echo streamspace-was-here', { delay: 20 });
+  await page.keyboard.press('Enter');
+  await waitFor(
+    'typed text to change the remote screen',
+    async () => {
+      const now = await canvasStats(page);
+      return now !== null && now.hash !== before;
+    },
+    { timeoutMs: 15_000, intervalMs: 200 },
+  );
+  await screenshot(page, 'viewer');
+
+  assert.deepEqual(errors, []);
+  assert.deepEqual(serverErrors, []);
+});
+
+test('hibernate from My sessions: the viewer says so; wake brings the desktop back', async () => {
+  assert.ok(sessionId, 'needs the session from the previous test');
+  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  assert.ok(viewer, 'the viewer tab is still open');
+
+  const { page: list, errors } = await browser.newPage();
+  await list.goto(`${system.url}/sessions`);
+  const row = list.locator(`tr[data-session-id="${sessionId}"]`);
+  await row.getByText('running', { exact: true }).waitFor();
+  assert.match(await row.innerText(), /local-e2e/, 'the row names the agent');
+  assert.match(await row.innerText(), /Hibernates in/, 'the idle countdown is shown');
+  await screenshot(list, 'my-sessions');
+  await row.getByRole('button', { name: 'Hibernate Terminal session' }).click();
+  // Live update: the row reaches hibernated without a reload.
+  await row.getByText('hibernated', { exact: true }).waitFor({ timeout: 60_000 });
+
+  await viewer
+    .getByRole('heading', { name: 'This session is hibernated' })
+    .waitFor({ timeout: 30_000 });
+  await screenshot(viewer, 'viewer-hibernated');
+
+  await viewer.getByRole('button', { name: 'Wake session' }).click();
+  const woken = await waitForDesktop(viewer, 60_000);
+  assert.ok(woken.detail > 0.01, 'the desktop is back after waking');
+  await row.getByText('running', { exact: true }).waitFor({ timeout: 30_000 });
+  assert.deepEqual(errors, []);
+  await list.close();
+});
+
+test('the session detail shows the timeline with actors and reasons', async () => {
+  const { page, errors } = await browser.newPage();
+  await page.goto(`${system.url}/sessions/${sessionId}`);
+  await page.getByRole('heading', { name: 'Timeline' }).waitFor();
+  const timeline = page.locator('.timeline');
+  await timeline.getByText('running → hibernating').waitFor();
+  await timeline.getByText('hibernated → waking').waitFor();
+  assert.match(await timeline.innerText(), /by user:admin|by admin:admin/);
+  await screenshot(page, 'session-detail');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("another user's session shows 'Session not found or not yours'", async () => {
+  await apiCall(system.apiUrl, adminToken, 'POST', '/users', {
+    username: 'eve',
+    password: 'eve-password-1',
+    role: 'user',
+  });
+  const { page, errors } = await browser.newPage();
+  await signIn(page, 'eve', 'eve-password-1');
+  await page.goto(`${system.url}/sessions/${sessionId}/view`);
+  await page.getByRole('heading', { name: 'Session not found or not yours' }).waitFor();
+  await page.goto(`${system.url}/sessions/${sessionId}`);
+  await page.getByRole('heading', { name: 'Session not found or not yours' }).waitFor();
+  await screenshot(page, 'not-yours');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
