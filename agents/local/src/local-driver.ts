@@ -11,6 +11,7 @@ import {
   type StartedSession,
   type StopOptions,
 } from '@streamspace/session-driver';
+import { lockDataDir } from './data-dir-lock';
 import { DEFAULT_DISPLAY_RANGE, type DisplayRange } from './display-allocator';
 import { describeExit, findExecutable, isAlive, terminate } from './process-control';
 import {
@@ -83,9 +84,17 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
   const pendingPorts = new Set<number>();
   let closed = false;
 
-  await store.init();
-  await mkdir(homesDir, { recursive: true, mode: 0o700 });
-  const configDir = await writeWindowManagerConfig(options.dataDir);
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const releaseDataDir = await lockDataDir(options.dataDir);
+  let configDir: string;
+  try {
+    await store.init();
+    await mkdir(homesDir, { recursive: true, mode: 0o700 });
+    configDir = await writeWindowManagerConfig(options.dataDir);
+  } catch (error) {
+    await releaseDataDir();
+    throw error;
+  }
 
   /** Per-session serialisation: start, stop, hibernate and failures never interleave. */
   function withLock<T>(sessionId: string, action: () => Promise<T>): Promise<T> {
@@ -157,9 +166,11 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
       logger.warn({ sessionId, reason }, 'session process died');
       record.status = 'failed';
       record.reason = reason;
-      await teardown(record);
+      // Report first: the teardown of what is left may take the grace period.
       await persist(record);
       emit(record);
+      await teardown(record);
+      await persist(record);
     });
   }
 
@@ -294,7 +305,12 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
     });
   }
 
-  const recovered = await recoverSessions(store, { clock, teardown, homeDir, logger });
+  const recovered = await recoverSessions(store, { clock, teardown, homeDir, logger }).catch(
+    async (error: unknown) => {
+      await releaseDataDir();
+      throw error;
+    },
+  );
   for (const record of recovered) sessions.set(record.sessionId, record);
 
   // Sessions adopted from an earlier agent are not our children: no 'exit' event, so poll.
@@ -372,8 +388,9 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
       }
       return new Promise<Socket>((resolve, reject) => {
         const socket = connect({ host: LOOPBACK, port: record.port! });
+        // After 'connect' this listener stays as a no-op, so a later socket error is never an
+        // unhandled 'error' event; the caller attaches its own.
         socket.once('connect', () => {
-          socket.off('error', reject);
           socket.setNoDelay(true);
           resolve(socket);
         });
@@ -397,6 +414,7 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
       clock.clearTimeout(livenessTimer);
       listeners.clear();
       await Promise.allSettled([...locks.values()]);
+      await releaseDataDir();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import type { Clock } from '@streamspace/protocol';
 
@@ -128,4 +129,38 @@ export function describeExit(
   signal: NodeJS.Signals | null,
 ): string {
   return signal !== null ? `${name} was killed by ${signal}` : `${name} exited with code ${code}`;
+}
+
+const TCP_LISTEN = '0A';
+
+/** Inodes of sockets listening on `port` (any address), from proc(5) net/tcp and net/tcp6. */
+async function listeningInodes(port: number): Promise<Set<string>> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = await readFile(table, 'latin1').catch(() => '');
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      if (fields[3] === TCP_LISTEN && fields[1]?.endsWith(`:${hexPort}`)) inodes.add(fields[9]!);
+    }
+  }
+  return inodes;
+}
+
+/**
+ * Whether `pid` itself holds a socket listening on `port`. An RFB banner on the port alone
+ * does not prove our Xvnc started: another agent's Xvnc may hold that port while ours is
+ * about to exit because of it.
+ */
+export async function listensOn(pid: number, port: number): Promise<boolean> {
+  const inodes = await listeningInodes(port);
+  if (inodes.size === 0) return false;
+  const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+  for (const fd of fds) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const match = /^socket:\[(\d+)\]$/.exec(target);
+    if (match !== null && inodes.has(match[1]!)) return true;
+  }
+  return false;
 }

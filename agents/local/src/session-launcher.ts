@@ -10,7 +10,13 @@ import {
   displayInUse,
   type DisplayRange,
 } from './display-allocator';
-import { holdEventLoop, identify, signalGroup, type ProcessIdentity } from './process-control';
+import {
+  holdEventLoop,
+  identify,
+  listensOn,
+  signalGroup,
+  type ProcessIdentity,
+} from './process-control';
 import { answersRfb } from './rfb-banner';
 import { writeVncPasswordFile, writeXAuthority } from './session-files';
 
@@ -110,10 +116,11 @@ export async function launchXvnc(
         const how = exit.signal ?? `code ${exit.code}`;
         throw new DriverError('platform_error', `Xvnc exited with ${how} during start: ${tail}`);
       }
-      if (await answersRfb(launch.port)) {
-        const identity = child.pid === undefined ? undefined : identify(child.pid);
-        if (identity !== undefined && exit === undefined) return { child, identity };
-        continue;
+      if (child.pid !== undefined && (await answersRfb(launch.port))) {
+        // The banner must come from our Xvnc, not from another one holding the port.
+        const identity = identify(child.pid);
+        const ours = identity !== undefined && (await listensOn(child.pid, launch.port));
+        if (ours && exit === undefined) return { child, identity };
       }
       if (clock.now() >= deadline) {
         if (child.pid !== undefined) {

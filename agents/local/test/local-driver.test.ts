@@ -115,7 +115,8 @@ describe('local driver sessions', () => {
   });
 
   it('kills an app that ignores SIGTERM after the grace period', async () => {
-    const quick = await createLocalDriver({ dataDir, stopGraceMs: 300 });
+    const quickDir = await makeDataDir();
+    const quick = await createLocalDriver({ dataDir: quickDir, stopGraceMs: 300 });
     const spec = makeLocalSpec({ app: ['sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done'] });
     try {
       await quick.start(spec);
@@ -126,6 +127,7 @@ describe('local driver sessions', () => {
       await quick.stop(spec.sessionId, { deleteHome: true });
     } finally {
       await quick.close();
+      await rm(quickDir, { recursive: true, force: true });
     }
   });
 
@@ -233,6 +235,29 @@ describe('local driver start failures', () => {
     } finally {
       await driver.close();
     }
+  });
+
+  it('refuses a second driver on a data directory in use, takes over a dead one', async () => {
+    const first = await createLocalDriver({ dataDir });
+    const inUse = await driverError(createLocalDriver({ dataDir }));
+    assert.match(inUse.message, /in use/);
+    await first.close();
+
+    const lockFile = join(dataDir, 'agent.pid');
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await writeFile(lockFile, `${sleeper.pid}\n`);
+      const other = await driverError(createLocalDriver({ dataDir }));
+      assert.match(other.message, new RegExp(`in use by pid ${sleeper.pid}`));
+    } finally {
+      sleeper.kill('SIGKILL');
+      await new Promise((resolve) => sleeper.once('exit', resolve));
+    }
+    // The holder is gone: its lock is stale and the next driver takes over.
+    const next = await createLocalDriver({ dataDir });
+    assert.equal((await readFile(lockFile, 'utf8')).trim(), String(process.pid));
+    await next.close();
+    await assert.rejects(stat(lockFile), { code: 'ENOENT' });
   });
 
   it('moves to another display when Xvnc finds its display taken', async () => {
