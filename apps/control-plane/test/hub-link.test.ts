@@ -251,19 +251,28 @@ describe('agent hub: heartbeats (fake clock)', () => {
   it('heartbeats keep an agent online past the timeout', async () => {
     const identity = await registerAgent(cp);
     const socket = await connected(cp, identity);
-    for (let i = 0; i < 4; i++) {
+    for (let i = 1; i <= 4; i++) {
       socket.send({ type: 'heartbeat', activeSessions: 0 });
-      await waitFor('heartbeat recorded', async () => {
-        const row = await cp.app.db
-          .selectFrom('agents')
-          .select('lastHeartbeatAt')
-          .where('id', '=', identity.agentId)
-          .executeTakeFirstOrThrow();
-        return row.lastHeartbeatAt?.getTime() === clock.now();
-      });
+      // Messages are handled in order: the error reply to this one proves the heartbeat
+      // before it was handled at the current (fake) time.
+      socket.send({ type: 'sync-marker' });
+      await waitFor('the marker reply', () => socket.ofType('error').length === i);
       clock.advance(3_000);
     }
     assert.equal(socket.closeCode, undefined, '12 s with heartbeats every 3 s: still open');
+    socket.send({ type: 'heartbeat', activeSessions: 0 });
+    socket.send({ type: 'sync-marker' });
+    await waitFor('the marker reply', () => socket.ofType('error').length === 5);
+    const heardAt = clock.now();
+    clock.advance(1_000);
+    await waitFor('the heartbeat batch to reach the database', async () => {
+      const row = await cp.app.db
+        .selectFrom('agents')
+        .select(['lastHeartbeatAt', 'status'])
+        .where('id', '=', identity.agentId)
+        .executeTakeFirstOrThrow();
+      return row.status === 'online' && row.lastHeartbeatAt?.getTime() === heardAt;
+    });
     socket.close();
   });
 

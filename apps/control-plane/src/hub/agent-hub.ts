@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { z } from 'zod';
@@ -82,6 +83,8 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
   );
   /** Offline bookkeeping still running per agent: awaited by the next hello and by close(). */
   const releases = new Map<string, Promise<unknown>>();
+  /** Heartbeats received since the last flush: agent id → ms since the epoch. */
+  const heartbeatsDue = new Map<string, number>();
   let stopped = false;
   let lastPingAt = clock.now();
   let lastStaleSweepAt = clock.now();
@@ -143,11 +146,9 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
       const agentId = connection.agentId;
       switch (message.type) {
         case 'heartbeat':
-          await db
-            .updateTable('agents')
-            .set({ lastHeartbeatAt: new Date(clock.now()) })
-            .where('id', '=', agentId)
-            .execute();
+          // Written in one batch per tick: thousands of agents must not mean thousands of
+          // UPDATEs a second. Liveness on this process uses lastSeenAt, not the row.
+          heartbeatsDue.set(agentId, clock.now());
           return;
         case 'command_ack':
           await acks.emit(agentId, { commandId: message.commandId });
@@ -247,6 +248,9 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
       // Keeps NAT and proxies from dropping an idle link; liveness itself is the heartbeat.
       for (const connection of active.values()) connection.ws.ping();
     }
+    void flushHeartbeats().catch((error: unknown) =>
+      logger.error({ err: error }, 'recording heartbeats failed'),
+    );
     if (now - lastStaleSweepAt >= heartbeatIntervalMs) {
       lastStaleSweepAt = now;
       void markStaleAgentsOffline().catch((error: unknown) =>
@@ -254,6 +258,20 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
       );
     }
     tickTimer = clock.setTimeout(tick, tickMs);
+  }
+
+  async function flushHeartbeats(): Promise<void> {
+    if (heartbeatsDue.size === 0) return;
+    const batch = [...heartbeatsDue];
+    heartbeatsDue.clear();
+    const ids = batch.map(([agentId]) => agentId);
+    const times = batch.map(([, at]) => new Date(at).toISOString());
+    // GREATEST: two overlapping flushes never move a heartbeat backwards.
+    await sql`
+      UPDATE agents SET last_heartbeat_at = GREATEST(agents.last_heartbeat_at, beat.at)
+      FROM unnest(${ids}::uuid[], ${times}::timestamptz[]) AS beat(id, at)
+      WHERE agents.id = beat.id
+    `.execute(db);
   }
 
   /** Agents another replica held that stopped heartbeating (a replica that crashed). */
@@ -307,6 +325,7 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
       if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
       for (const connection of [...all])
         connection.close(CloseCode.serverShutdown, 'the control plane is shutting down');
+      await flushHeartbeats().catch(() => {});
       await db
         .updateTable('agents')
         .set({ status: 'offline', connectedReplica: null })
