@@ -113,6 +113,16 @@ describe('session image', { timeout: 5 * 60_000 }, () => {
     assert.equal(info.Config.User, '1000');
   });
 
+  it('says clearly when no Docker engine answers', async () => {
+    const unreachable = new Docker({ socketPath: '/nonexistent/docker.sock' });
+    await assert.rejects(ensureTestSessionImage({ docker: unreachable }), {
+      name: 'SessionImageError',
+      code: 'docker_unreachable',
+      message:
+        /Docker engine is not reachable \(unix:\/\/\/nonexistent\/docker.sock\).*ensure-dockerd/,
+    });
+  });
+
   it('serves RFB on 5900 with the password file, geometry from the environment, read-only root', async () => {
     const volume = `streamspace-test-home-${testId}`;
     await docker.createVolume({ Name: volume, Labels: { [TEST_LABEL]: testId } });

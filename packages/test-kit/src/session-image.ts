@@ -35,7 +35,9 @@ const BUILD_SCRIPT = fileURLToPath(
 const BUILD_TIMEOUT_MS = 10 * 60_000;
 const STDERR_TAIL_BYTES = 4096;
 
-const builds = new Map<SessionImageVariant, Promise<string>>();
+/** Per engine and variant: one build per process, shared by every caller. */
+const builds = new WeakMap<Docker, Map<SessionImageVariant, Promise<string>>>();
+let defaultDocker: Docker | undefined;
 
 /**
  * The reference of the desktop session image (deploy/images), built without a registry the
@@ -48,12 +50,19 @@ export function ensureTestSessionImage(
   options: EnsureTestSessionImageOptions = {},
 ): Promise<string> {
   const variant = options.variant ?? 'base';
-  let build = builds.get(variant);
+  const docker = options.docker ?? (defaultDocker ??= new Docker());
+  let perEngine = builds.get(docker);
+  if (perEngine === undefined) {
+    perEngine = new Map();
+    builds.set(docker, perEngine);
+  }
+  let build = perEngine.get(variant);
   if (build === undefined) {
-    build = resolveImage(variant, options.docker ?? new Docker());
+    build = resolveImage(variant, docker);
     // A failure is not cached: a later call (after dockerd starts) may succeed.
-    build.catch(() => builds.delete(variant));
-    builds.set(variant, build);
+    const entries = perEngine;
+    build.catch(() => entries.delete(variant));
+    perEngine.set(variant, build);
   }
   return build;
 }
@@ -64,7 +73,7 @@ async function resolveImage(variant: SessionImageVariant, docker: Docker): Promi
   } catch (error) {
     throw new SessionImageError(
       'docker_unreachable',
-      `the Docker engine is not reachable (${process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'}): ` +
+      `the Docker engine is not reachable (${engineAddress(docker)}): ` +
         'start it with `bash scripts/ensure-dockerd`',
       { cause: error },
     );
@@ -119,4 +128,11 @@ function runBuildScript(variant: SessionImageVariant): Promise<string> {
       );
     });
   });
+}
+
+function engineAddress(docker: Docker): string {
+  const modem = docker.modem as { socketPath?: unknown; host?: unknown; port?: unknown };
+  if (typeof modem.socketPath === 'string') return `unix://${modem.socketPath}`;
+  if (typeof modem.host === 'string') return `${modem.host}:${String(modem.port ?? '')}`;
+  return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
