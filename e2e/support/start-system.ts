@@ -15,6 +15,8 @@ export interface StartSystemOptions {
   env?: Record<string, string>;
   /** Reuse a database (e.g. to restart on the same state). */
   database?: TestDatabase;
+  /** Let the control plane start its own embedded PostgreSQL in the data directory. */
+  embeddedPostgres?: boolean;
   dataDir?: string;
 }
 
@@ -89,7 +91,9 @@ export function runTs(entry: string, args: string[], env: Record<string, string>
  * loopback port with a fresh database, fast heartbeats and a built-in agent.
  */
 export async function startSystem(options: StartSystemOptions = {}): Promise<RunningSystem> {
-  const database = options.database ?? (await createTestDatabase());
+  const database: TestDatabase = options.embeddedPostgres
+    ? { url: '', drop: async () => {} }
+    : (options.database ?? (await createTestDatabase()));
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'streamspace-e2e-')));
   const port = await freePort();
   const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
@@ -97,7 +101,9 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   const env = {
     PORT: String(port),
     HOST: '127.0.0.1',
-    DATABASE_URL: database.url,
+    ...(options.embeddedPostgres
+      ? { STREAMSPACE_EMBEDDED_PG_PORT: String(await freePort()) }
+      : { DATABASE_URL: database.url }),
     STREAMSPACE_DATA_DIR: dataDir,
     STREAMSPACE_ADMIN_PASSWORD: adminPassword,
     STREAMSPACE_EMBEDDED_AGENT: options.embeddedAgent ?? 'local',
@@ -133,7 +139,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     async close() {
       await system.controlPlane.stop();
       if (options.database === undefined) await database.drop();
-      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined)
+        await rm(dataDir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     },
     async login(username = 'admin', password = adminPassword) {
       const response = await fetch(`${baseUrl}/api/v1/auth/login`, {

