@@ -41,8 +41,12 @@ export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
  * streams then wait in their own (bounded) queues and are served round-robin (TARGETS.md).
  */
 export const LINK_HIGH_WATER_BYTES = 1024 * 1024;
-/** Largest DATA frame one stream gets per round-robin turn, in bytes. */
-const QUANTUM_BYTES = 64 * 1024;
+/**
+ * Largest DATA frame one stream gets per round-robin turn, in bytes (also capped by the
+ * window). Profiles showed the control plane's time going to one writev per frame towards
+ * viewers, so frames are as large as fairness allows: a turn is at most one window.
+ */
+const QUANTUM_BYTES = 256 * 1024;
 /** Frames are batched into one WebSocket message up to about this size, in bytes. */
 const BATCH_BYTES = 256 * 1024;
 /** Closed stream ids remembered so late DATA/CREDIT for them is ignored, not refused. */
