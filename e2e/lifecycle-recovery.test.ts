@@ -5,9 +5,9 @@ import Docker from 'dockerode';
 import type { OrphanSession } from '@streamspace/protocol';
 import { startSystem, type RunningSystem } from './support/start-system';
 import { ensureTestSessionImage, waitFor } from '@streamspace/test-kit';
-import { LifecycleClient, missingPieces, readHomeFile, writeHomeFile } from './lifecycle-support';
+import { LifecycleClient, readHomeFile, writeHomeFile } from './lifecycle-support';
 
-const HEARTBEAT_INTERVAL_MS = 2_000;
+const HEARTBEAT_INTERVAL_MS = 3_000;
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
 /**
@@ -17,7 +17,6 @@ const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 describe('lifecycle recovery on the docker agent', () => {
   let system: RunningSystem;
   let client: LifecycleClient;
-  let missing: string | undefined;
   const handStarted: string[] = [];
 
   before(async () => {
@@ -33,8 +32,7 @@ describe('lifecycle recovery on the docker agent', () => {
       },
     });
     client = new LifecycleClient(system.baseUrl, await system.login());
-    missing = await missingPieces(client);
-    if (missing === undefined) await client.useImage('terminal', await ensureTestSessionImage());
+    await client.useImage('terminal', await ensureTestSessionImage());
   });
   after(async () => {
     for (const id of handStarted)
@@ -45,8 +43,7 @@ describe('lifecycle recovery on the docker agent', () => {
     await system?.close();
   });
 
-  test('a control plane killed while a session hibernates comes back with it hibernated and its home intact', async (t) => {
-    if (missing !== undefined) return t.skip(missing);
+  test('a control plane killed while a session hibernates comes back with it hibernated and its home intact', async () => {
     const created = await client.create('terminal', 'docker');
     const running = await client.waitForState(created.id, ['running'], 60_000);
     const bytes = `before the crash ${randomBytes(8).toString('hex')}\n`;
@@ -65,8 +62,7 @@ describe('lifecycle recovery on the docker agent', () => {
     await client.waitForState(created.id, ['stopped'], 60_000);
   });
 
-  test('a container removed behind the agent becomes failed with a reason within a heartbeat interval', async (t) => {
-    if (missing !== undefined) return t.skip(missing);
+  test('a container removed behind the agent becomes failed with a reason within a heartbeat interval', async () => {
     const created = await client.create('terminal', 'docker');
     const running = await client.waitForState(created.id, ['running'], 60_000);
     const removedAt = Date.now();
@@ -77,8 +73,7 @@ describe('lifecycle recovery on the docker agent', () => {
     await client.action(created.id, 'stop');
   });
 
-  test('a container started by hand with session labels is reported as an orphan and removed', async (t) => {
-    if (missing !== undefined) return t.skip(missing);
+  test('a container started by hand with session labels is reported as an orphan and removed', async () => {
     const template = await client.create('terminal', 'docker');
     const running = await client.waitForState(template.id, ['running'], 60_000);
     const info = await docker.getContainer(running.details.containerId!).inspect();
@@ -87,6 +82,8 @@ describe('lifecycle recovery on the docker agent', () => {
     const container = await docker.createContainer({
       name: `streamspace-lifecycle-orphan-${orphanId.slice(0, 8)}`,
       Image: info.Config.Image,
+      // Something that keeps running without the session's password file: a leaked workload.
+      Entrypoint: ['sleep', 'infinity'],
       Labels: labels,
       HostConfig: { NetworkMode: info.HostConfig.NetworkMode ?? 'bridge' },
     });
@@ -125,5 +122,54 @@ describe('lifecycle recovery on the docker agent', () => {
       );
     assert.ok(gone, 'the hand-started container was removed');
     await client.remove(template.id, true);
+  });
+});
+
+describe('lifecycle recovery on the local agent', () => {
+  let system: RunningSystem;
+  let client: LifecycleClient;
+
+  before(async () => {
+    system = await startSystem({
+      embeddedAgent: 'local',
+      env: {
+        STREAMSPACE_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
+        STREAMSPACE_HEARTBEAT_TIMEOUT_MS: String(3 * HEARTBEAT_INTERVAL_MS),
+      },
+    });
+    client = new LifecycleClient(system.baseUrl, await system.login());
+  });
+  after(async () => {
+    await system?.close();
+  });
+
+  test('a control plane killed while a session hibernates comes back with it hibernated and its home intact', async () => {
+    const created = await client.create('terminal', 'local');
+    const running = await client.waitForState(created.id, ['running'], 60_000);
+    const bytes = `before the crash ${randomBytes(8).toString('hex')}\n`;
+    await writeHomeFile(running, 'crash.txt', bytes);
+
+    await client.action(created.id, 'hibernate');
+    await system.controlPlane.kill();
+    await system.restart();
+    const hibernated = await client.waitForState(created.id, ['hibernated'], 60_000);
+    assert.match(hibernated.stateReason, /home kept/);
+
+    await client.action(created.id, 'wake');
+    const woken = await client.waitForState(created.id, ['running'], 60_000);
+    assert.equal(await readHomeFile(woken, 'crash.txt'), bytes);
+    await client.remove(created.id, true);
+    await client.waitForState(created.id, ['stopped'], 60_000);
+  });
+
+  test('an Xvnc killed behind the agent becomes failed with a reason within a heartbeat interval', async () => {
+    const created = await client.create('terminal', 'local');
+    const running = await client.waitForState(created.id, ['running'], 60_000);
+    const killedAt = Date.now();
+    process.kill(Number(running.details.pid), 'SIGKILL');
+    const failed = await client.waitForState(created.id, ['failed'], HEARTBEAT_INTERVAL_MS, 20);
+    assert.ok(Date.now() - killedAt <= HEARTBEAT_INTERVAL_MS);
+    assert.notEqual(failed.stateReason, '');
+    await client.action(created.id, 'stop');
   });
 });

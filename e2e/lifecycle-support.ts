@@ -10,7 +10,7 @@ import { RfbProbe, waitFor } from '@streamspace/test-kit';
 export class LifecycleClient {
   constructor(
     readonly baseUrl: string,
-    readonly token: string,
+    private readonly token: string,
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -96,18 +96,6 @@ export class LifecycleClient {
     await probe.readUpdate();
     return { probe, width: probe.width, height: probe.height };
   }
-}
-
-/**
- * Why the lifecycle e2e cannot run yet, or undefined when it can: the sessions API must be
- * wired into the control plane (the embedded agent is checked by the tests themselves).
- * Remove this guard once main has both.
- */
-export async function missingPieces(client: LifecycleClient): Promise<string | undefined> {
-  const response = await fetch(`${client.baseUrl}/api/v1/sessions`, {
-    headers: { authorization: `Bearer ${client.token}` },
-  });
-  return response.status === 404 ? 'the sessions API is not wired into app.ts yet' : undefined;
 }
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
