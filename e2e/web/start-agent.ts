@@ -26,12 +26,17 @@ export async function startAgent(
   adminToken: string,
   platform: 'local' | 'docker',
   name: string,
+  options: { enrollmentToken?: string; extraArgs?: string[] } = {},
 ): Promise<RunningAgent> {
   const stateDir = await mkdtemp(join(tmpdir(), `streamspace-agent-${platform}-`));
-  const { token } = (await apiCall(apiUrl, adminToken, 'POST', '/agents/enrollment-tokens', {
-    expiresInMinutes: 10,
-    maxUses: 1,
-  })) as { token: string };
+  const token =
+    options.enrollmentToken ??
+    (
+      (await apiCall(apiUrl, adminToken, 'POST', '/agents/enrollment-tokens', {
+        expiresInMinutes: 10,
+        maxUses: 1,
+      })) as { token: string }
+    ).token;
   const child = spawn(
     'bash',
     [
@@ -49,6 +54,7 @@ export async function startAgent(
       name,
       '--max-sessions',
       '4',
+      ...(options.extraArgs ?? []),
     ],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );

@@ -78,7 +78,7 @@ function AgentTable({ agents }: { agents: Agent[] }) {
                 <StateBadge state={agent.status} />
                 <span className="cell-reason">
                   {agent.lastHeartbeatAt
-                    ? `heartbeat ${formatDuration(now - Date.parse(agent.lastHeartbeatAt))} ago`
+                    ? `heartbeat ${heartbeatAge(now - Date.parse(agent.lastHeartbeatAt))} ago`
                     : 'no heartbeat yet'}
                 </span>
               </div>
@@ -101,6 +101,11 @@ function AgentTable({ agents }: { agents: Agent[] }) {
       </tbody>
     </table>
   );
+}
+
+function heartbeatAge(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  return seconds < 60 ? `${seconds} s` : formatDuration(ms);
 }
 
 function Capacity({ used, max }: { used: number; max: number }) {

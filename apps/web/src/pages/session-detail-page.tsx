@@ -42,7 +42,7 @@ export function SessionDetailPage() {
       <PageHeader title={s.templateName}>
         <StateBadge state={s.state} />
       </PageHeader>
-      <SessionActions session={s} />
+      <SessionActions session={s} showDetails={false} />
       <div className="detail-grid">
         <section className="card" aria-labelledby="overview-title">
           <h2 id="overview-title">Overview</h2>

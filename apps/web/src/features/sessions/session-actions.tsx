@@ -8,7 +8,13 @@ import { allowedActions } from './session-permissions';
 import { useSessionMutation } from './use-sessions';
 
 /** The row of buttons for one session, offering only what its state allows. */
-export function SessionActions({ session }: { session: Session }) {
+export function SessionActions({
+  session,
+  showDetails = true,
+}: {
+  session: Session;
+  showDetails?: boolean;
+}) {
   const mutation = useSessionMutation();
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [deleteHome, setDeleteHome] = useState(false);
@@ -67,9 +73,11 @@ export function SessionActions({ session }: { session: Session }) {
           Delete
         </button>
       ) : null}
-      <Link className="btn btn-link btn-small" to={`/sessions/${session.id}`}>
-        Details
-      </Link>
+      {showDetails ? (
+        <Link className="btn btn-link btn-small" to={`/sessions/${session.id}`}>
+          Details
+        </Link>
+      ) : null}
       <InlineError message={mutation.error ? errorMessage(mutation.error) : null} />
 
       <Dialog
