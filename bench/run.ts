@@ -1,6 +1,7 @@
 // Benchmark of the VNC stream path against baselines, in one run (TARGETS.md). Loopback only.
 // Usage: npm run bench            (all paths, all workloads; about two minutes)
 //        npm run bench -- --quick (smaller transfers, for trying changes)
+import { cpus, loadavg } from 'node:os';
 import type { Conn } from './clients';
 import {
   directPath,
@@ -177,7 +178,10 @@ for (const [key, make] of factories) {
 }
 await target.close();
 console.log(
-  `\n${new Date().toISOString()} — node ${process.version}, ${quick ? 'quick' : 'full'} run\n`,
+  `\n${new Date().toISOString()} — node ${process.version}, ${cpus().length} cores, ` +
+    `load average at the end ${loadavg()
+      .map((value) => value.toFixed(1))
+      .join(' ')}, ${quick ? 'quick' : 'full'} run\n`,
 );
 console.log(report(results));
 process.exit(0);
