@@ -15,6 +15,7 @@ import {
 } from '@streamspace/session-driver';
 import { containerCreateOptions, reservedEnvNames } from './container-config';
 import {
+  containerName,
   DEFAULT_SCOPE,
   homeVolumeName,
   LABEL_HOME,
@@ -169,7 +170,11 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     const existing = await resources.findContainer(spec.sessionId);
     if (existing?.State.Running) {
       // Idempotent start: the running container is the session.
-      const info = await waitUntilReady(docker.getContainer(existing.Id), spec);
+      const info = await waitUntilReady(docker.getContainer(existing.Id), spec).catch(
+        (error: unknown) => {
+          throw platformError('waiting for the running session container', error);
+        },
+      );
       return { observation: observationFromContainer(spec.sessionId, info, network) };
     }
     // A dead container of this session (it failed, or its app exited) makes way.
@@ -190,6 +195,12 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     } catch (error) {
       // The image vanished since requireImage: Docker's API never pulls on create.
       if (statusOf(error) === 404) throw imageNotFound(spec.image);
+      if (statusOf(error) === 409) {
+        throw new DriverError(
+          'platform_error',
+          `container ${containerName(spec.sessionId)} exists and belongs to another driver scope`,
+        );
+      }
       throw platformError('creating the session container', error);
     }
     changes.starting(container.id);
