@@ -74,13 +74,11 @@ export function registerSessionRoutes(
     const principal = await guard.requireUser(request);
     const id = parseIdParam(request.params, 'session');
     const { deleteHome } = parseInput(DeleteSessionQuery, request.query, 'query');
-    return reply
-      .status(202)
-      .send(
-        await sessions.stop(principal, id, {
-          deleteHome: deleteHome === 'true',
-          markDeleted: true,
-        }),
-      );
+    return reply.status(202).send(
+      await sessions.stop(principal, id, {
+        deleteHome: deleteHome === 'true',
+        markDeleted: true,
+      }),
+    );
   });
 }
