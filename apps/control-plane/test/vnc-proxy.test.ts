@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { CloseCode } from '@streamspace/protocol';
@@ -52,6 +53,8 @@ describe('VNC proxy: connect tickets and the /vnc WebSocket', () => {
   let target: Awaited<ReturnType<typeof startBannerEchoServer>>;
   let agent: TestAgent;
   let templateId: string;
+  /** Where the test agent's "driver" connects; tests point it elsewhere to break streams. */
+  let targetPort: () => number;
   // Ids decided up front so every agent's hello can list them as running: the control plane
   // fails a running session that a reconnecting agent leaves out of its inventory.
   const sessionIds = Array.from({ length: 40 }, () => randomUUID());
@@ -72,7 +75,8 @@ describe('VNC proxy: connect tickets and the /vnc WebSocket', () => {
     bob = await createUser(system.baseUrl, admin, 'bob');
     target = await startBannerEchoServer();
     const credential = await enrollTestAgent(system.baseUrl, admin, 'vnc-agent');
-    agent = await connectTestAgent(system.baseUrl, credential, () => target.port, planned);
+    targetPort = () => target.port;
+    agent = await connectTestAgent(system.baseUrl, credential, () => targetPort(), planned);
     const template = await system.app.db
       .selectFrom('templates')
       .select('id')
@@ -244,6 +248,41 @@ describe('VNC proxy: connect tickets and the /vnc WebSocket', () => {
       code: CloseCode.agentOffline,
       reason: "the session's agent is offline",
     });
+  });
+
+  it('closes with 4012 when the session port refuses, and 1000 when the session hangs up', async () => {
+    const sessionId = await createSession(alice.id);
+    const closedServer = createServer();
+    closedServer.listen(0, '127.0.0.1');
+    await once(closedServer, 'listening');
+    const closedPort = (closedServer.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closedServer.close(() => resolve()));
+    targetPort = () => closedPort;
+    try {
+      const refused = openViewer(system.baseUrl, (await ticketFor(alice.token, sessionId)).url);
+      assert.deepEqual(await refused.closed, {
+        code: CloseCode.streamFailed,
+        reason: 'stream failed: connect_failed',
+      });
+    } finally {
+      targetPort = () => target.port;
+    }
+
+    const hangUp = createServer((socket) => socket.end('RFB 003.008\n'));
+    hangUp.listen(0, '127.0.0.1');
+    await once(hangUp, 'listening');
+    targetPort = () => (hangUp.address() as AddressInfo).port;
+    try {
+      const viewer = openViewer(system.baseUrl, (await ticketFor(alice.token, sessionId)).url);
+      assert.deepEqual(await viewer.closed, {
+        code: CloseCode.normal,
+        reason: 'the session closed the connection',
+      });
+      assert.equal(viewer.text(), BANNER, 'bytes sent before the hang-up arrive first');
+    } finally {
+      targetPort = () => target.port;
+      hangUp.close();
+    }
   });
 
   it('serves two viewers at once; closing one leaves the other; a new viewer works', async () => {
