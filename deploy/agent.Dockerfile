@@ -12,7 +12,7 @@ COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY apps ./apps
 COPY agents ./agents
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+RUN npm ci --include=dev --no-audit --no-fund && npm cache clean --force
 RUN printf '%s\n' '#!/bin/sh' \
       '# streamspace-agent <platform> [flags]: runs agents/<platform>/src/main.ts with tsx.' \
       'platform="${1:?usage: streamspace-agent kubernetes|docker|local [flags]}"; shift' \

@@ -18,8 +18,8 @@ COPY package.json package-lock.json ./
 COPY packages ./packages
 COPY apps ./apps
 COPY agents ./agents
-# tsx and typescript stay: the server runs from source.
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+# --include=dev: tsx is a dev dependency and the server runs from source with it.
+RUN npm ci --include=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=web /app/apps/web/dist ./apps/web/dist
 # uid/gid 1000 is the image's `node` user; the Helm chart runs it non-root with a read-only
 # root filesystem and a writable /tmp (STREAMSPACE_DATA_DIR).
