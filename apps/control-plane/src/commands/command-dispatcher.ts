@@ -1,9 +1,10 @@
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import type { Clock, CommandPayload, CommandState } from '@streamspace/protocol';
+import type { Clock, CommandPayload } from '@streamspace/protocol';
 import type { Db } from '../db/database';
 import type { AgentCommandRow } from '../db/schema';
 import type { AgentHub } from '../hub/agent-hub';
-import { retryDelayMs, type RetryPolicy } from './command-backoff';
+import type { RetryPolicy } from './command-backoff';
 
 /** Rows claimed per transaction; a larger backlog is sent in several rounds. */
 const BATCH = 200;
@@ -14,7 +15,6 @@ export interface CommandDispatcherDeps {
   clock: Clock;
   logger: Logger;
   retry: RetryPolicy;
-  random: () => number;
   observeFirstSend: (type: string, seconds: number) => void;
 }
 
@@ -35,52 +35,47 @@ export function createCommandDispatcher(deps: CommandDispatcherDeps) {
   const { db, hub, clock, logger } = deps;
   const running = new Set<Promise<void>>();
 
+  /**
+   * One statement: lock the due rows (SKIP LOCKED: rows another replica is claiming are
+   * left to it), count the attempt, set the next re-send time with equal jitter (the SQL
+   * twin of retryDelayMs), and return them. Committed before anything is written to the
+   * socket, so an ack can never race the claim.
+   */
   async function claim(
     agentId: string,
     mode: DispatchMode,
     exclude: string[],
   ): Promise<{ row: AgentCommandRow; first: boolean }[]> {
     const now = new Date(clock.now());
-    return db.transaction().execute(async (trx) => {
-      let query = trx
-        .selectFrom('agentCommands')
-        .selectAll()
-        .where('agentId', '=', agentId)
-        .where('deadline', '>', now);
-      query =
-        mode === 'reconnect'
-          ? query.where('state', 'in', ['pending', 'sent', 'acked'])
-          : query.where('state', 'in', ['pending', 'sent']).where('nextAttemptAt', '<=', now);
-      if (exclude.length > 0) query = query.where('id', 'not in', exclude);
-      const rows = await query
-        .orderBy('createdAt')
-        .orderBy('id')
-        .limit(BATCH)
-        .forUpdate()
-        .skipLocked()
-        .execute();
-      const claimed: { row: AgentCommandRow; first: boolean }[] = [];
-      for (const row of rows) {
-        const attempts = row.attempts + 1;
-        const state: CommandState = row.state === 'pending' ? 'sent' : row.state;
-        const updated = await trx
-          .updateTable('agentCommands')
-          .set({
-            state,
-            attempts,
-            sentAt: row.sentAt ?? now,
-            nextAttemptAt: new Date(
-              now.getTime() + retryDelayMs(attempts, deps.retry, deps.random),
-            ),
-            updatedAt: now,
-          })
-          .where('id', '=', row.id)
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        claimed.push({ row: updated, first: row.sentAt === null });
-      }
-      return claimed;
-    });
+    const states = mode === 'reconnect' ? ['pending', 'sent', 'acked'] : ['pending', 'sent'];
+    const result = await sql<AgentCommandRow & { firstSend: boolean }>`
+      WITH due AS (
+        SELECT id, sent_at IS NULL AS first_send
+        FROM agent_commands
+        WHERE agent_id = ${agentId}
+          AND deadline > ${now}
+          AND state = ANY(${states}::text[])
+          ${mode === 'due' ? sql`AND next_attempt_at <= ${now}` : sql``}
+          ${exclude.length > 0 ? sql`AND id <> ALL(${exclude}::uuid[])` : sql``}
+        ORDER BY created_at, id
+        LIMIT ${BATCH}
+        FOR UPDATE SKIP LOCKED
+      )
+      UPDATE agent_commands AS c SET
+        state = CASE WHEN c.state = 'pending' THEN 'sent' ELSE c.state END,
+        attempts = c.attempts + 1,
+        sent_at = COALESCE(c.sent_at, ${now}),
+        next_attempt_at = ${now}::timestamptz + interval '1 millisecond' *
+          LEAST(${deps.retry.capMs}::float8, ${deps.retry.baseMs}::float8 * power(2, c.attempts))
+          * (0.5 + 0.5 * random()),
+        updated_at = ${now}
+      FROM due
+      WHERE c.id = due.id
+      RETURNING c.*, due.first_send
+    `.execute(db);
+    return result.rows
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
+      .map(({ firstSend, ...row }) => ({ row, first: firstSend }));
   }
 
   async function run(agentId: string, mode: DispatchMode): Promise<void> {

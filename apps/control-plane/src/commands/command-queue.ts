@@ -13,7 +13,7 @@ import type { AgentCommandRow, Database } from '../db/schema';
 import { createListeners } from '../hub/listeners';
 import type { AgentHub, CommandResult } from '../hub/agent-hub';
 import { registerCollectedGauge, type Metrics } from '../metrics/metrics';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './command-backoff';
+import { DEFAULT_RETRY_POLICY, retryDelayMs, type RetryPolicy } from './command-backoff';
 import { createCommandDispatcher } from './command-dispatcher';
 import { listenForQueuedCommands, notifyCommandsQueued } from './command-notifier';
 
@@ -69,6 +69,8 @@ export function createCommandQueue(deps: CommandQueueDeps) {
   const { db, hub, clock, metrics } = deps;
   const logger = deps.logger.child({ module: 'commands' });
   const sweepIntervalMs = deps.sweepIntervalMs ?? 1_000;
+  const retry = deps.retry ?? DEFAULT_RETRY_POLICY;
+  const random = deps.random ?? Math.random;
   const outcomes = createListeners<[CommandOutcomeEvent]>(logger, 'command_outcome');
   const dispatchLatency = new Histogram({
     name: 'streamspace_command_dispatch_seconds',
@@ -98,8 +100,7 @@ export function createCommandQueue(deps: CommandQueueDeps) {
     hub,
     clock,
     logger,
-    retry: deps.retry ?? DEFAULT_RETRY_POLICY,
-    random: deps.random ?? Math.random,
+    retry,
     observeFirstSend: (type, seconds) => dispatchLatency.observe({ type }, seconds),
   });
   let sweepTimer: ClockTimer | undefined;
@@ -228,6 +229,10 @@ export function createCommandQueue(deps: CommandQueueDeps) {
         throw new Error('command payload names a different session than the command');
       const now = clock.now();
       const executor = trx ?? db;
+      // Fast path: outside a transaction, with the agent's socket here, the row is born
+      // `sent` and goes out right after the INSERT commits: one round trip. Otherwise it is
+      // `pending` and the NOTIFY (delivered at commit) reaches the replica with the socket.
+      const direct = trx === undefined && hub.isConnected(agentId);
       const row = await executor
         .insertInto('agentCommands')
         .values({
@@ -235,17 +240,29 @@ export function createCommandQueue(deps: CommandQueueDeps) {
           sessionId,
           type: payload.type,
           payload: JSON.stringify(payload),
-          state: 'pending',
-          nextAttemptAt: new Date(now),
+          state: direct ? 'sent' : 'pending',
+          attempts: direct ? 1 : 0,
+          sentAt: direct ? new Date(now) : null,
+          nextAttemptAt: new Date(direct ? now + retryDelayMs(1, retry, random) : now),
           deadline: new Date(now + (deadlineMs ?? deps.defaultDeadlineMs)),
           createdAt: new Date(now),
           updatedAt: new Date(now),
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-      await notifyCommandsQueued(executor, agentId);
-      logger.debug({ commandId: row.id, agentId, type: row.type }, 'command queued');
-      if (trx === undefined) await dispatcher.dispatch(agentId, 'due');
+      logger.debug({ commandId: row.id, agentId, type: row.type, direct }, 'command queued');
+      if (!direct) {
+        await notifyCommandsQueued(executor, agentId);
+        return row;
+      }
+      const delivered = hub.send(agentId, {
+        type: 'command',
+        commandId: row.id,
+        deadline: row.deadline.toISOString(),
+        command: payload,
+      });
+      // Undelivered (the socket just went): the sweep or the next hello re-sends it.
+      if (delivered) dispatchLatency.observe({ type: row.type }, (clock.now() - now) / 1000);
       return row;
     },
     /** Listen for commands reaching completed, failed or expired (after the row is updated). */
