@@ -54,6 +54,18 @@ export interface DockerDriverOptions {
   startTimeoutMs?: number;
   /** /dev/shm size of each session, in MiB. */
   shmSizeMb?: number;
+  /**
+   * Create the sessions network with inter-container communication off (default true), so
+   * one user's session cannot reach another's VNC port. The agent must then reach sessions
+   * from the host: run it on the host or in a container with host networking.
+   */
+  isolateSessions?: boolean;
+  /**
+   * Id or name of the container the agent runs in (when not on host networking): it is
+   * attached to the sessions network. Requires isolateSessions: false, because with
+   * inter-container traffic off an attached agent could not reach the sessions either.
+   */
+  agentContainer?: string;
   clock?: Clock;
   logger?: Logger;
 }
@@ -85,6 +97,12 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
   const stopGraceSeconds = options.stopGraceSeconds ?? DEFAULT_STOP_GRACE_SECONDS;
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const shmSizeMb = options.shmSizeMb ?? DEFAULT_SHM_MB;
+  const isolateSessions = options.isolateSessions ?? true;
+  if (isolateSessions && options.agentContainer !== undefined) {
+    throw new Error(
+      'agentContainer needs isolateSessions: false (or run the agent with host networking)',
+    );
+  }
   const clock = options.clock ?? systemClock;
   const logger = (options.logger ?? pino({ level: 'silent' })).child({ driver: 'docker', scope });
 
@@ -94,6 +112,8 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     network,
     scope,
     stopGraceSeconds,
+    isolateSessions,
+    ...(options.agentContainer === undefined ? {} : { agentContainer: options.agentContainer }),
     clock,
     logger,
     expectExit: changes.expectExit,

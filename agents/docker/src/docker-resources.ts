@@ -24,6 +24,10 @@ export interface DockerResourceDeps {
   stopGraceSeconds: number;
   clock: Clock;
   logger: Logger;
+  /** Create the network with inter-container traffic off (see DockerDriverOptions). */
+  isolateSessions: boolean;
+  /** The agent's own container, attached to the network so it reaches sessions. */
+  agentContainer?: string;
   /** Called before the driver stops or removes a container, so its death is not a failure. */
   expectExit(containerId: string, ttlMs: number): void;
 }
@@ -73,26 +77,44 @@ export function createDockerResources(deps: DockerResourceDeps) {
 
   function ensureNetwork(): Promise<void> {
     networkReady ??= (async () => {
+      let exists = true;
       try {
         await docker.getNetwork(network).inspect();
-        return;
       } catch (error) {
         if (statusOf(error) !== 404) throw error;
+        exists = false;
       }
-      logger.info({ network }, 'creating the sessions network');
-      await docker
-        .createNetwork({
-          Name: network,
-          Driver: 'bridge',
-          CheckDuplicate: true,
-          Labels: { [LABEL_MANAGED]: 'true', [LABEL_SCOPE]: scope },
-          // Sessions of different users must not reach each other's VNC ports; the agent on
-          // the host (or attached to this network) still reaches every container.
-          Options: { 'com.docker.network.bridge.enable_icc': 'false' },
-        })
-        .catch((error: unknown) => {
-          if (statusOf(error) !== 409) throw error;
-        });
+      if (!exists) {
+        logger.info(
+          { network, isolateSessions: deps.isolateSessions },
+          'creating the sessions network',
+        );
+        await docker
+          .createNetwork({
+            Name: network,
+            Driver: 'bridge',
+            CheckDuplicate: true,
+            Labels: { [LABEL_MANAGED]: 'true', [LABEL_SCOPE]: scope },
+            // icc=false: sessions of different users cannot reach each other's VNC ports.
+            // The host still reaches every container, but so would no container attached
+            // to this network (an agent running in a container needs host networking).
+            Options: {
+              'com.docker.network.bridge.enable_icc': deps.isolateSessions ? 'false' : 'true',
+            },
+          })
+          .catch((error: unknown) => {
+            if (statusOf(error) !== 409) throw error;
+          });
+      }
+      if (deps.agentContainer !== undefined) {
+        await docker
+          .getNetwork(network)
+          .connect({ Container: deps.agentContainer })
+          .catch((error: unknown) => {
+            // 403: already attached (Docker says "endpoint … already exists").
+            if (statusOf(error) !== 403 && statusOf(error) !== 409) throw error;
+          });
+      }
     })().catch((error: unknown) => {
       networkReady = undefined;
       throw platformError(`preparing network ${network}`, error);
