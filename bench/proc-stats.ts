@@ -52,7 +52,15 @@ function readStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+    // utime + stime, plus cutime + cstime: websockify's per-connection children count once
+    // they are reaped, and live descendants are summed by processTree.
+    const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    return { ppid: Number(fields[1]), cpuTicks: utime + stime + cutime + cstime };
   } catch {
     return undefined;
   }
