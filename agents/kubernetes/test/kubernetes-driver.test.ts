@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { SessionObservation } from '@streamspace/protocol';
 import { DriverError } from '@streamspace/session-driver';
-import { waitFor } from '@streamspace/test-kit';
+import { RfbProbe, waitFor } from '@streamspace/test-kit';
 import { claimName, podName } from '../src/kubernetes-objects';
 import { createKubeTestEnv, SESSIONS_NAMESPACE, type KubeTestEnv } from './kube-test-env';
 
@@ -159,4 +159,29 @@ test('invalid specs are refused with invalid_spec before anything is created', a
   const error = await startFailure(env.driver.start(spec));
   assert.equal(error.code, 'invalid_spec');
   assert.equal(stored('pods', podName(spec.sessionId)), undefined);
+});
+
+test('streamMode port-forward reaches the desktop through the API server', async () => {
+  const driver = env.newDriver({ streamMode: 'port-forward' });
+  const spec = env.makeSpec({ geometry: { width: 1024, height: 640 } });
+  await driver.start(spec);
+  const before = env.server.requestLog.length;
+  const probe = await RfbProbe.connect(await driver.openStream(spec.sessionId, spec.vncPort), {
+    password: spec.vncPassword,
+    timeoutMs: 10_000,
+  });
+  try {
+    assert.deepEqual([probe.width, probe.height], [1024, 640]);
+    probe.setPixelFormat();
+    probe.requestUpdate(false);
+    const update = await probe.readUpdate(10_000);
+    assert.ok(update.rectangles.length > 0, 'pixels arrive through the port-forward');
+  } finally {
+    probe.close();
+  }
+  // The bytes went through the API server, not to the pod IP.
+  assert.ok(
+    env.server.requestLog.slice(before).some((entry) => entry.path.endsWith('/portforward')),
+  );
+  await driver.stop(spec.sessionId, { deleteHome: true, homeKey: spec.homeKey });
 });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import Docker from 'dockerode';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { PassThrough } from 'node:stream';
+import { CoreV1Api, KubeConfig, PortForward, type V1Pod } from '@kubernetes/client-node';
 import { waitFor } from '../wait-for';
 import { BUSYBOX_TEST_IMAGE, ensureBusyboxImage } from './busybox-image';
 import { KUBE_SERVER_LABEL } from './docker-pod-runtime';
@@ -11,12 +12,13 @@ import { createKubeApiServer, type KubeApiServer } from './kube-api-server';
 const docker = new Docker();
 let server: KubeApiServer;
 let core: CoreV1Api;
+let kc: KubeConfig;
 const namespace = 'default';
 
 before(async () => {
   await ensureBusyboxImage(docker);
   server = await createKubeApiServer({ docker, capacity: { cpuMillis: 2000, memoryMb: 2048 } });
-  const kc = new KubeConfig();
+  kc = new KubeConfig();
   kc.loadFromString(server.kubeconfig());
   core = kc.makeApiClient(CoreV1Api);
 });
@@ -291,4 +293,44 @@ test('an evicted pod is Failed with reason Evicted and its container is gone', a
     0,
   );
   await core.deleteNamespacedPod({ name: 'evictee', namespace });
+});
+
+test('pods/portforward carries bytes to the pod port for @kubernetes/client-node', async () => {
+  const body = shellPod('forwarded', 'exec nc -ll -p 7000 -e cat');
+  await core.createNamespacedPod({ namespace, body });
+  await waitFor(
+    'forwarded to run',
+    async () => (await readPod('forwarded')).status?.phase === 'Running',
+    {
+      timeoutMs: 20_000,
+    },
+  );
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let received = '';
+  output.on('data', (chunk: Buffer) => (received += chunk.toString()));
+  // nc may still be starting when the pod turns Running: retry the whole exchange.
+  await waitFor(
+    'an echo through the port-forward',
+    async () => {
+      const socket = await new PortForward(kc).portForward(
+        namespace,
+        'forwarded',
+        [7000],
+        output,
+        null,
+        input,
+      );
+      input.write('through the apiserver');
+      try {
+        return await waitFor('the echo', () => received.includes('through the apiserver'), {
+          timeoutMs: 2_000,
+        });
+      } finally {
+        (typeof socket === 'function' ? socket() : socket)?.close();
+      }
+    },
+    { timeoutMs: 15_000 },
+  );
+  await core.deleteNamespacedPod({ name: 'forwarded', namespace, gracePeriodSeconds: 0 });
 });

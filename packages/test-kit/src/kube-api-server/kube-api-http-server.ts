@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { badRequest, KubeApiError } from './kube-status';
 import { ObjectStore } from './object-store';
+import { attachPortForward } from './port-forward';
 import { isKubeApiError, ResourceApi } from './resource-api';
 import {
   apiGroupList,
@@ -292,6 +293,9 @@ export async function createKubeApiHttpServer(
       sendJson(response, failure.code, failure.toStatus());
     });
   });
+  const detachPortForward = attachPortForward(server, api, options.token, (path) =>
+    requestLog.push({ method: 'GET', path, watch: false }),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -308,6 +312,7 @@ export async function createKubeApiHttpServer(
     },
     close: async () => {
       for (const close of watchClosers) close(true);
+      detachPortForward();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
