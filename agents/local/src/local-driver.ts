@@ -158,7 +158,12 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
   }
 
   /** A process of a running session died on its own: the session has failed. */
-  function failSession(sessionId: string, pid: number, reason: string): Promise<void> {
+  function failSession(
+    sessionId: string,
+    pid: number,
+    reason: string,
+    endedNormally = false,
+  ): Promise<void> {
     return withLock(sessionId, async () => {
       const record = sessions.get(sessionId);
       if (closed || record === undefined || record.status !== 'running') return;
@@ -166,6 +171,7 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
       logger.warn({ sessionId, reason }, 'session process died');
       record.status = 'failed';
       record.reason = reason;
+      record.endedNormally = endedNormally;
       // Report first: the teardown of what is left may take the grace period.
       await persist(record);
       emit(record);
@@ -180,7 +186,12 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
     child.once('exit', (code, signal) => {
       owned.delete(process.pid);
       if (!closed)
-        void failSession(sessionId, process.pid, describeExit(process.name, code, signal));
+        void failSession(
+          sessionId,
+          process.pid,
+          describeExit(process.name, code, signal),
+          process.role === 'app' && code === 0,
+        );
     });
   }
 
@@ -261,6 +272,7 @@ export async function createLocalDriver(options: LocalDriverOptions): Promise<Se
     record.processes = launched.map(({ role, name, identity }) => ({ role, name, ...identity }));
     record.status = 'running';
     record.reason = undefined;
+    record.endedNormally = undefined;
     for (const [index, entry] of launched.entries()) {
       watch(record.sessionId, record.processes[index]!, entry.child);
     }

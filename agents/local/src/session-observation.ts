@@ -20,7 +20,8 @@ export function observe(record: SessionRecord): SessionObservation {
     };
   }
   if (record.status === 'failed') {
-    return { sessionId: record.sessionId, status: 'failed', reason: record.reason, details: {} };
+    const status = record.endedNormally === true ? 'stopped' : 'failed';
+    return { sessionId: record.sessionId, status, reason: record.reason, details: {} };
   }
   // hibernated, or in a transition (starting, hibernating, stopping): nothing serves yet.
   const reason = record.status === 'hibernated' ? undefined : record.status;

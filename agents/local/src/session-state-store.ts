@@ -32,6 +32,8 @@ export const SessionRecord = z.object({
   sessionId: z.uuid(),
   status: LocalSessionStatus,
   reason: z.string().optional(),
+  /** The app exited with code 0 (the user closed it): the session ended, it did not fail. */
+  endedNormally: z.boolean().optional(),
   display: z.int().optional(),
   port: z.int().optional(),
   processes: z.array(SessionProcess),

@@ -6,7 +6,7 @@ import { createAgentService, type AgentService } from './agents/agent-service';
 import { listSessionsOfAgent } from './agents/agent-sessions';
 import type { RetryPolicy } from './commands/command-backoff';
 import { createCommandQueue, type CommandQueue } from './commands/command-queue';
-import { createAgentHub, type AgentHub } from './hub/agent-hub';
+import { createAgentHub, isAgentConnectPath, type AgentHub } from './hub/agent-hub';
 import { createAuthService } from './auth/auth-service';
 import { registerAuthRoutes } from './auth/auth-routes';
 import { createRequestAuth } from './auth/request-auth';
@@ -25,7 +25,8 @@ import { registerUserRoutes } from './users/user-routes';
 import { createControlPlaneStreamMux } from './vnc-proxy/control-plane-stream-mux';
 import { registerVncConnectRoutes } from './vnc-proxy/vnc-connect-routes';
 import { createVncMetrics } from './vnc-proxy/vnc-metrics';
-import { createVncProxy, type VncProxy } from './vnc-proxy/vnc-proxy';
+import { createVncProxy, isVncPath, type VncProxy } from './vnc-proxy/vnc-proxy';
+import { refuseUnknownUpgrades } from './http/unknown-upgrades';
 import { createVncTickets } from './vnc-proxy/vnc-tickets';
 import { selectAgent } from './agents/agent-selector';
 import { createChangeFeed, type ChangeFeed } from './events/change-feed';
@@ -190,6 +191,7 @@ export async function createApp({
     metrics: vncMetrics,
   });
   vnc.attach(http.server);
+  refuseUnknownUpgrades(http.server, (url) => isAgentConnectPath(url) || isVncPath(url));
 
   // Sessions: the state machine driven by users, command outcomes and agent reports.
   const views = createSessionViews({
@@ -212,7 +214,7 @@ export async function createApp({
         criteria,
       ),
   });
-  const agentEvents = createSessionAgentEvents({ db, logger, changed });
+  const agentEvents = createSessionAgentEvents({ db, logger, changed, commands });
   const agentActor = async (agentId: string | null) => {
     if (agentId === null) return 'system';
     const row = await db
@@ -226,7 +228,7 @@ export async function createApp({
     agentEvents.onCommandFinished(command, result, await agentActor(command.agentId)),
   );
   hub.onSessionReport(async (agentId, observation) =>
-    agentEvents.onSessionReport(await agentActor(agentId), observation),
+    agentEvents.onSessionReport(agentId, await agentActor(agentId), observation),
   );
   hub.onAgentHello(async (agentId, hello) =>
     agentEvents.onInventory(agentId, await agentActor(agentId), hello.inventory),

@@ -131,7 +131,7 @@ export async function createLifecycleHarness() {
     pickAgent: async () => ({ id: agentId, platform: 'docker' }),
     changed,
   });
-  const agentEvents = createSessionAgentEvents({ db, logger, changed });
+  const agentEvents = createSessionAgentEvents({ db, logger, changed, commands });
   const schedulers: LifecycleScheduler[] = [];
 
   function newScheduler(

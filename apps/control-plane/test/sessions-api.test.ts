@@ -193,6 +193,58 @@ describe('sessions API with a real agent runtime', () => {
     assert.equal(invalid.body.error.code, 'validation_failed');
   });
 
+  it('a session whose app exits on its own ends stopped, one that crashes ends failed', async () => {
+    const ended = (
+      await api(cp.url, 'POST', '/api/v1/sessions', {
+        token: alice.token,
+        body: { templateId: 'terminal' },
+      })
+    ).body.id;
+    const crashed = (
+      await api(cp.url, 'POST', '/api/v1/sessions', {
+        token: alice.token,
+        body: { templateId: 'terminal' },
+      })
+    ).body.id;
+    await waitFor(
+      'both running',
+      async () =>
+        (await stateOf(alice.token, ended)) === 'running' &&
+        (await stateOf(alice.token, crashed)) === 'running',
+    );
+    agent.driver.emitChange({
+      sessionId: ended,
+      status: 'stopped',
+      reason: 'xterm exited with code 0',
+      details: {},
+    });
+    agent.driver.emitChange({
+      sessionId: crashed,
+      status: 'failed',
+      reason: 'Xvnc was killed by SIGKILL',
+      details: {},
+    });
+    await waitFor(
+      'the ended session to stop',
+      async () => (await stateOf(alice.token, ended)) === 'stopped',
+    );
+    await waitFor(
+      'the crashed session to fail',
+      async () => (await stateOf(alice.token, crashed)) === 'failed',
+    );
+    const events = (
+      await api(cp.url, 'GET', `/api/v1/sessions/${ended}/events`, { token: alice.token })
+    ).body.items;
+    assert.match(
+      events.find((e: any) => e.toState === 'stopping').reason,
+      /ended on its own \(xterm exited with code 0\)/,
+    );
+    assert.equal(agent.driver.count('stop', ended), 1, 'the agent was asked to clean up');
+    const failed = (await api(cp.url, 'GET', `/api/v1/sessions/${crashed}`, { token: alice.token }))
+      .body;
+    assert.equal(failed.stateReason, 'Xvnc was killed by SIGKILL');
+  });
+
   it('deletes a session: stops it, hides it, and asks the agent to delete the home only when told', async () => {
     const id = (
       await api(cp.url, 'POST', '/api/v1/sessions', {

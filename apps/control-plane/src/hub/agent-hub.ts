@@ -338,7 +338,7 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
   };
 }
 
-function isAgentConnectPath(url: string | undefined): boolean {
+export function isAgentConnectPath(url: string | undefined): boolean {
   return url !== undefined && url.split('?')[0] === AGENT_CONNECT_PATH;
 }
 

@@ -7,7 +7,7 @@ import type {
 } from '@streamspace/protocol';
 import type { Db } from '../db/database';
 import { ApiError } from '../http/api-error';
-import type { SessionChanged } from './session-ports';
+import type { CommandSink, SessionChanged } from './session-ports';
 import { transitionSession, type TransitionRequest } from './session-transitions';
 
 export type CommandResult =
@@ -28,10 +28,12 @@ export function createSessionAgentEvents({
   db,
   logger,
   changed,
+  commands,
 }: {
   db: Db;
   logger: Logger;
   changed: SessionChanged;
+  commands: CommandSink;
 }) {
   const log = logger.child({ module: 'session-agent-events' });
 
@@ -132,17 +134,62 @@ export function createSessionAgentEvents({
     }
   }
 
-  /** The agent says a session died or vanished on its own. */
+  /** The agent says a session died or vanished on its own. Only the session's own agent counts. */
   async function onSessionReport(
+    agentId: string,
     agentActor: string,
     observation: SessionObservation,
   ): Promise<void> {
     if (observation.status === 'running') return;
-    const reason =
-      observation.reason ??
-      (observation.status === 'failed'
-        ? 'the session exited unexpectedly'
-        : 'the session is no longer running');
+    const owner = await db
+      .selectFrom('sessions')
+      .select('agentId')
+      .where('id', '=', observation.sessionId)
+      .executeTakeFirst();
+    if (owner?.agentId !== agentId) {
+      log.warn(
+        { agentId, sessionId: observation.sessionId },
+        'session report ignored: the agent does not run this session',
+      );
+      return;
+    }
+    if (observation.status === 'stopped') {
+      // The app ended on its own (a user closed it): the session is over, not failed. The
+      // agent still gets a stop so that it releases what is left (an exited container).
+      const reason = `the session ended on its own (${observation.reason ?? 'the app exited'})`;
+      const moved = await db.transaction().execute(async (trx) => {
+        const current = await trx
+          .selectFrom('sessions')
+          .select(['state', 'homeKey'])
+          .where('id', '=', observation.sessionId)
+          .forUpdate()
+          .executeTakeFirst();
+        if (current?.state !== 'running') return false;
+        await transitionSession(
+          trx,
+          observation.sessionId,
+          { to: 'stopping', actor: agentActor, reason },
+          log,
+        );
+        await commands.enqueue(
+          {
+            agentId,
+            sessionId: observation.sessionId,
+            payload: {
+              type: 'stop_session',
+              sessionId: observation.sessionId,
+              deleteHome: false,
+              homeKey: current.homeKey,
+            },
+          },
+          trx,
+        );
+        return true;
+      });
+      if (moved) changed(observation.sessionId);
+      return;
+    }
+    const reason = observation.reason ?? 'the session exited unexpectedly';
     await moveIf(observation.sessionId, ['running', 'starting', 'waking'], {
       to: 'failed',
       actor: agentActor,

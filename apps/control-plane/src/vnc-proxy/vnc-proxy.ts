@@ -231,6 +231,6 @@ export function closeViewer(ws: WebSocket, code: number, reason: string): void {
   ws.close(code, reason);
 }
 
-function isVncPath(url: string | undefined): boolean {
+export function isVncPath(url: string | undefined): boolean {
   return url !== undefined && url.startsWith('/vnc/');
 }
