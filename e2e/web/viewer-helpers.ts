@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { screenshot } from './launch-browser';
 
 export interface CanvasStats {
   width: number;
@@ -49,15 +50,20 @@ export async function waitForDesktop(page: Page, timeoutMs = 30_000): Promise<Ca
     .locator('[data-testid="viewer-status"]')
     .filter({ hasText: 'Connected' })
     .waitFor({ timeout: timeoutMs });
+  let last: CanvasStats | null = null;
   return waitFor(
     'the remote desktop to draw (non-uniform canvas pixels)',
     async () => {
       const stats = await canvasStats(page);
+      last = stats;
       // An xterm on twm is two colours; a blank or not-yet-drawn screen is one.
       return stats !== null && stats.colors >= 2 && stats.detail > 0.01 ? stats : undefined;
     },
     { timeoutMs, intervalMs: 200 },
-  );
+  ).catch(async (error: Error) => {
+    await screenshot(page, 'failure-desktop');
+    throw new Error(`${error.message}; last canvas: ${JSON.stringify(last)}`);
+  });
 }
 
 /** Clicks a point of the remote screen given as fractions of its width and height. */

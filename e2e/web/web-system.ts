@@ -65,13 +65,17 @@ export async function apiCall(
  * Deletes every session and waits until each one is really stopped (deleted sessions leave
  * the list at once but keep stopping), so no Xvnc or container outlives the test.
  */
-export async function stopAllSessions(apiUrl: string, token: string): Promise<void> {
+export async function stopAllSessions(
+  apiUrl: string,
+  token: string,
+  { deleteHome = false }: { deleteHome?: boolean } = {},
+): Promise<void> {
   const { items } = (await apiCall(apiUrl, token, 'GET', '/sessions?scope=all')) as {
     items: { id: string; state: string }[];
   };
   const live = items.filter((session) => session.state !== 'stopped');
   for (const session of live) {
-    await apiCall(apiUrl, token, 'DELETE', `/sessions/${session.id}`);
+    await apiCall(apiUrl, token, 'DELETE', `/sessions/${session.id}?deleteHome=${deleteHome}`);
   }
   for (const session of live) {
     await waitFor(

@@ -1,7 +1,7 @@
 import type { SessionState } from '@streamspace/protocol';
 import { useEffect, useRef, useState } from 'react';
 import { useParams } from 'react-router';
-import { isApiError } from '../api/api-error';
+import { errorMessage, isApiError } from '../api/api-error';
 import { ErrorPanel } from '../components/error-panel';
 import { useSession, useSessionMutation } from '../features/sessions/use-sessions';
 import { ClipboardPanel } from '../features/viewer/clipboard-panel';
@@ -117,6 +117,7 @@ function Viewer({
             onReconnect: () => connection.current?.reconnectNow(),
             onWake: () => wake.mutate({ id: sessionId, action: 'wake' }),
             wakePending: wake.isPending,
+            wakeError: wake.error ? errorMessage(wake.error) : null,
           }}
         />
         {clipboardOpen ? (

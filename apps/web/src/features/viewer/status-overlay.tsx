@@ -6,6 +6,7 @@ interface OverlayActions {
   onReconnect(): void;
   onWake(): void;
   wakePending: boolean;
+  wakeError: string | null;
 }
 
 /** The message over the desktop for every state but "connected". */
@@ -52,15 +53,17 @@ export function StatusOverlay({
       detail = 'The desktop opens as soon as it is running.';
       break;
     case 'hibernated':
-      title = 'This session is hibernated';
-      detail = 'Its compute was released; the home directory is kept. Wake it to continue.';
+      title = status.settled ? 'This session is hibernated' : 'The session is hibernating…';
+      detail = status.settled
+        ? 'Its compute was released; the home directory is kept. Wake it to continue.'
+        : 'Its compute is being released; the home directory is kept.';
       buttons = (
         <>
           <button
             type="button"
             className="btn btn-primary"
             onClick={actions.onWake}
-            disabled={actions.wakePending}
+            disabled={actions.wakePending || !status.settled}
           >
             {actions.wakePending ? 'Waking…' : 'Wake session'}
           </button>
@@ -97,13 +100,21 @@ export function StatusOverlay({
       break;
   }
 
-  const busy = status.kind === 'connecting' || status.kind === 'waiting';
+  const busy =
+    status.kind === 'connecting' ||
+    status.kind === 'waiting' ||
+    (status.kind === 'hibernated' && !status.settled);
   return (
     <div className="viewer-overlay" data-status={status.kind} role="status" aria-live="polite">
       <div className="viewer-overlay-card">
         {busy ? <span className="spinner" aria-hidden="true" /> : null}
         <h2>{title}</h2>
         {detail ? <p>{detail}</p> : null}
+        {status.kind === 'hibernated' && actions.wakeError ? (
+          <p className="inline-error" role="alert">
+            {actions.wakeError}
+          </p>
+        ) : null}
         <div className="actions actions-center">{buttons}</div>
       </div>
     </div>

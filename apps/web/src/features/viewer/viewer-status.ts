@@ -8,7 +8,8 @@ export type ViewerStatus =
   | { kind: 'agent_offline'; reason: string; retryAt: number }
   /** The session is starting or waking: connect when it reports running. */
   | { kind: 'waiting'; state: SessionState }
-  | { kind: 'hibernated' }
+  /** `settled` once hibernation finished: only then can the session be woken. */
+  | { kind: 'hibernated'; settled: boolean }
   | { kind: 'ended'; state: SessionState; reason: string }
   | { kind: 'not_found' }
   | { kind: 'disconnected' }

@@ -114,7 +114,7 @@ export function createVncConnection(deps: VncConnectionDeps): VncConnection {
     if (state === 'hibernated' || state === 'hibernating') {
       clearRetry();
       failures = 0;
-      return setStatus({ kind: 'hibernated' });
+      return setStatus({ kind: 'hibernated', settled: state === 'hibernated' });
     }
     if (state === 'stopped' || state === 'failed' || state === 'stopping') {
       clearRetry();

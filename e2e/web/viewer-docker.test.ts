@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import Docker from 'dockerode';
+import { ensureTestSessionImage } from '../../packages/test-kit/src/session-image';
+import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import { startAgent, type RunningAgent } from './start-agent';
+import { canvasStats, clickRemote, waitForDesktop } from './viewer-helpers';
+import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+
+const docker = new Docker();
+const network = `streamspace-e2e-web-${randomBytes(4).toString('hex')}`;
+let system: WebSystem;
+let browser: TestBrowser;
+let agent: RunningAgent;
+let adminToken: string;
+
+before(async () => {
+  const image = await ensureTestSessionImage();
+  // `leave`: this test's agent uses the Docker driver's default scope, where other
+  // containers on this engine may live; this control plane must never remove those.
+  system = await startWebSystem({
+    embeddedAgent: 'none',
+    env: { STREAMSPACE_ORPHAN_POLICY: 'leave' },
+  });
+  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
+  await apiCall(system.apiUrl, adminToken, 'POST', '/templates', {
+    id: 'docker-terminal',
+    name: 'Docker terminal',
+    description: 'An xterm in a container.',
+    icon: 'terminal',
+    image,
+    app: ['xterm'],
+    resources: { cpuMillis: 1000, memoryMb: 512 },
+  });
+  agent = await startAgent(system.apiUrl, adminToken, 'docker', 'docker-e2e', {
+    // --flag=value: the agent CLI parses unknown flags leniently (a separate value is lost).
+    extraArgs: [`--network=${network}`],
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (adminToken) await stopAllSessions(system.apiUrl, adminToken, { deleteHome: true });
+  await agent?.stop();
+  await system?.stop();
+  await docker
+    .getNetwork(network)
+    .remove()
+    .catch(() => {});
+});
+
+test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async () => {
+  const { page, errors, serverErrors } = await browser.newPage();
+  await page.goto(`${system.url}/sign-in`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(system.adminPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  await page.getByRole('button', { name: 'Launch Docker terminal' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(/Docker/).check();
+  assert.match(await dialog.locator('label', { hasText: 'Docker' }).innerText(), /1 agent online/);
+  await dialog.getByRole('button', { name: 'Launch' }).click();
+  await page.waitForURL(/\/sessions\/[0-9a-f-]+\/view$/, { timeout: 90_000 });
+  const sessionId = /\/sessions\/([0-9a-f-]+)\/view/.exec(page.url())?.[1] ?? '';
+
+  await page
+    .locator('[data-testid="viewer-status"]')
+    .filter({ hasText: 'Connected' })
+    .waitFor({ timeout: 60_000 });
+  // The desktop image's twm (deploy/images/desktop) has no RandomPlacement, so a new window
+  // waits for the user to place it with a click, as a user would.
+  await clickRemote(page, 0.05, 0.05);
+  const first = await waitForDesktop(page, 60_000);
+  assert.ok(first.detail > 0.01, 'the canvas shows the container desktop');
+  await clickRemote(page, 0.2, 0.25);
+  const before = (await canvasStats(page))?.hash;
+  await page.keyboard.type('echo docker-desktop', { delay: 20 });
+  await page.keyboard.press('Enter');
+  await waitFor(
+    'typed text to change the remote screen',
+    async () => (await canvasStats(page))?.hash !== before,
+    { timeoutMs: 15_000, intervalMs: 200 },
+  );
+  await screenshot(page, 'viewer-docker');
+
+  await apiCall(system.apiUrl, adminToken, 'POST', `/sessions/${sessionId}/hibernate`);
+  await page
+    .getByRole('heading', { name: 'This session is hibernated' })
+    .waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Wake session' }).click();
+  await page
+    .locator('[data-testid="viewer-status"]')
+    .filter({ hasText: 'Connected' })
+    .waitFor({ timeout: 90_000 })
+    .catch(async (error: Error) => {
+      await screenshot(page, 'failure-wake');
+      const session = await apiCall(system.apiUrl, adminToken, 'GET', `/sessions/${sessionId}`);
+      throw new Error(`${error.message}\nsession: ${JSON.stringify(session)}`);
+    });
+  await clickRemote(page, 0.05, 0.05);
+  const woken = await waitForDesktop(page, 60_000);
+  assert.ok(woken.detail > 0.01, 'the desktop is back after waking');
+
+  assert.deepEqual(errors, []);
+  assert.deepEqual(serverErrors, []);
+  await page.close();
+});
