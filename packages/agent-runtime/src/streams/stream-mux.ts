@@ -24,6 +24,7 @@ import {
   type StreamOpen,
 } from '@streamspace/protocol';
 import { ByteQueue } from './byte-queue';
+import type { ScratchReuse } from './websocket-binary-link';
 import {
   StreamOpenError,
   type MuxStream,
@@ -165,8 +166,19 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
     setImmediate(flush);
   }
 
+  // On a link that copies in send() (the agent's masking WebSocket client), batches are built
+  // in one reused buffer: a fresh 256 KiB buffer per message made V8's collector (concurrent
+  // marking on helper threads) the agent's largest CPU cost.
+  const reuse = (link as BinaryLink & ScratchReuse).reusableAfterSend === true;
+  let scratch = Buffer.alloc(0);
+
   function sendParts(parts: Buffer[], bytes: number): void {
-    link.send(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes));
+    if (parts.length === 1) return link.send(parts[0] as Buffer);
+    if (!reuse) return link.send(Buffer.concat(parts, bytes));
+    if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, BATCH_BYTES * 2));
+    let offset = 0;
+    for (const part of parts) offset += part.copy(scratch, offset);
+    link.send(scratch.subarray(0, bytes));
   }
 
   function flush(): void {
