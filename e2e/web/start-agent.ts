@@ -1,9 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { waitFor } from '../../packages/test-kit/src/wait-for';
 import { apiCall } from './web-system';
 
@@ -12,8 +12,18 @@ const REPO = resolve(import.meta.dirname, '../..');
 export interface RunningAgent {
   name: string;
   output(): string;
-  /** SIGTERM and wait for the process to exit (its sessions' state stays on disk). */
+  /** SIGTERM the agent and wait for it to exit; its credentials and sessions stay. */
+  pause(): Promise<void>;
+  /** Start it again with the saved credentials and wait until it is online. */
+  resume(): Promise<void>;
+  /** Stop for good: end what it left running and remove its state. */
   stop(): Promise<void>;
+}
+
+export interface StartAgentOptions {
+  /** Use this token (e.g. the one the Agents page showed) instead of creating one. */
+  enrollmentToken?: string;
+  extraArgs?: string[];
 }
 
 /**
@@ -26,7 +36,7 @@ export async function startAgent(
   adminToken: string,
   platform: 'local' | 'docker',
   name: string,
-  options: { enrollmentToken?: string; extraArgs?: string[] } = {},
+  options: StartAgentOptions = {},
 ): Promise<RunningAgent> {
   const stateDir = await mkdtemp(join(tmpdir(), `streamspace-agent-${platform}-`));
   const token =
@@ -37,63 +47,93 @@ export async function startAgent(
         maxUses: 1,
       })) as { token: string }
     ).token;
-  const child = spawn(
-    'bash',
-    [
-      join(REPO, 'scripts/streamspace-agent'),
-      platform,
-      '--url',
-      apiUrl,
-      '--enrollment-token',
-      token,
-      '--credentials-file',
-      join(stateDir, 'credentials.json'),
-      '--state-dir',
-      join(stateDir, 'state'),
-      '--name',
-      name,
-      '--max-sessions',
-      '4',
-      ...(options.extraArgs ?? []),
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const args = [
+    join(REPO, 'scripts/streamspace-agent'),
+    platform,
+    '--url',
+    apiUrl,
+    '--credentials-file',
+    join(stateDir, 'credentials.json'),
+    '--state-dir',
+    join(stateDir, 'state'),
+    '--name',
+    name,
+    '--max-sessions',
+    '4',
+    ...(options.extraArgs ?? []),
+  ];
   let output = '';
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      output = (output + line + '\n').slice(-64_000);
+  let child: ChildProcess | null = null;
+
+  const spawnAgent = async (enroll: boolean) => {
+    const process = spawn('bash', enroll ? [...args, '--enrollment-token', token] : args, {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-  }
-  const exited = new Promise<void>((done) => child.on('exit', () => done()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
+    child = process;
+    for (const stream of [process.stdout, process.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output = (output + line + '\n').slice(-64_000);
+      });
     }
+    await waitFor(
+      `agent ${name} to be online`,
+      async () => {
+        if (process.exitCode !== null) throw new Error(`agent exited with ${process.exitCode}`);
+        const { items } = (await apiCall(apiUrl, adminToken, 'GET', '/agents')) as {
+          items: { name: string; status: string; connected: boolean }[];
+        };
+        return items.some(
+          (agent) => agent.name === name && agent.status === 'online' && agent.connected,
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+  };
+
+  const connected = async () => {
+    const { items } = (await apiCall(apiUrl, adminToken, 'GET', '/agents')) as {
+      items: { name: string; connected: boolean }[];
+    };
+    return items.some((agent) => agent.name === name && agent.connected);
+  };
+
+  const pause = async () => {
+    const current = child;
+    child = null;
+    if (current === null || current.exitCode !== null || current.signalCode !== null) return;
+    const exited = new Promise<void>((done) => current.on('exit', () => done()));
+    current.kill('SIGTERM');
+    const timer = setTimeout(() => current.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+    await waitFor(`agent ${name} to be disconnected`, async () => !(await connected()), {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    });
+  };
+
+  const stop = async () => {
+    await pause();
     // Sessions outlive their agent by design (it adopts them on restart). Anything still
     // running from this agent's state directory was started by this test: end it.
     await killProcessesUsing(stateDir);
     await rm(stateDir, { recursive: true, force: true });
   };
+
   try {
-    await waitFor(
-      `agent ${name} to be online`,
-      async () => {
-        if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}`);
-        const { items } = (await apiCall(apiUrl, adminToken, 'GET', '/agents')) as {
-          items: { name: string; status: string }[];
-        };
-        return items.some((agent) => agent.name === name && agent.status === 'online');
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
+    await spawnAgent(true);
   } catch (error) {
     await stop();
     throw new Error(`${(error as Error).message}\n--- agent output ---\n${output}`);
   }
-  return { name, output: () => output, stop };
+  return {
+    name,
+    output: () => output,
+    pause,
+    resume: () => spawnAgent(false),
+    stop,
+  };
 }
 
 async function killProcessesUsing(path: string): Promise<void> {

@@ -111,6 +111,23 @@ test('hibernate from My sessions: the viewer says so; wake brings the desktop ba
   await list.close();
 });
 
+test('the viewer rides out an agent restart: agent offline, then reconnects by itself', async () => {
+  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  assert.ok(viewer, 'the viewer tab is still open');
+  await waitForDesktop(viewer);
+
+  await agent.pause();
+  await viewer
+    .getByRole('heading', { name: 'The agent running this session is offline' })
+    .waitFor({ timeout: 30_000 });
+  await screenshot(viewer, 'viewer-agent-offline');
+
+  await agent.resume();
+  // No click: the viewer retries with backoff, each time with a fresh ticket.
+  const back = await waitForDesktop(viewer, 60_000);
+  assert.ok(back.detail > 0.01, 'the same session draws again after the agent returns');
+});
+
 test('the session detail shows the timeline with actors and reasons', async () => {
   const { page, errors } = await browser.newPage();
   await page.goto(`${system.url}/sessions/${sessionId}`);
