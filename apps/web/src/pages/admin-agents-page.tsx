@@ -11,7 +11,7 @@ import { Spinner } from '../components/spinner';
 import { StateBadge } from '../components/state-badge';
 import { useNow } from '../components/use-now';
 import { EnrollmentDialog } from '../features/admin/enrollment-dialog';
-import { formatDuration } from '../features/sessions/idle-countdown';
+import { formatDuration } from '../features/sessions/format-duration';
 import { LiveIndicator } from '../features/live/live-indicator';
 import { useRefetchInterval } from '../features/live/live-events';
 

@@ -1,17 +1,9 @@
 import type { Session } from '@streamspace/protocol';
 import { useNow } from '../../components/use-now';
+import { formatDuration } from './format-duration';
 
 /** Show the countdown as a warning below this many ms. */
 const WARN_MS = 5 * 60_000;
-
-export function formatDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const seconds = total % 60;
-  if (hours > 0) return `${hours}h ${String(minutes).padStart(2, '0')}m`;
-  return `${minutes}m ${String(seconds).padStart(2, '0')}s`;
-}
 
 /** "Hibernates in 4m 12s if idle" for a running session with an idle deadline. */
 export function IdleCountdown({

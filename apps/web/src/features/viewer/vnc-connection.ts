@@ -7,6 +7,7 @@ import {
 } from '@streamspace/protocol';
 import { ApiError } from '../../api/api-error';
 import { backoffMs, type ViewerStatus } from './viewer-status';
+import { webSocketUrl } from './web-socket-url';
 
 export interface ViewerSettings {
   scale: boolean;
@@ -35,12 +36,6 @@ export interface VncConnection {
   focus(): void;
   blur(): void;
   destroy(): void;
-}
-
-/** ws(s):// URL for the path the connect endpoint returned, on this page's origin. */
-export function webSocketUrl(path: string, location: Location = window.location): string {
-  const base = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}`;
-  return new URL(path, base).toString();
 }
 
 /**
