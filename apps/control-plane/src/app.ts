@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { CloseCode, systemClock, type Clock } from '@streamspace/protocol';
 import { registerAgentRoutes } from './agents/agent-routes';
 import { createAgentService, type AgentService } from './agents/agent-service';
-import { listSessionsOfAgent } from './agents/agent-sessions';
 import type { RetryPolicy } from './commands/command-backoff';
 import { createCommandQueue, type CommandQueue } from './commands/command-queue';
 import { createAgentHub, isAgentConnectPath, type AgentHub } from './hub/agent-hub';
@@ -136,7 +135,8 @@ export async function createApp({
     db,
     agents,
     guard,
-    sessionsOfAgent: (agentId) => listSessionsOfAgent(db, agentId),
+    // Bound late: the session views are built further down, with the VNC proxy's viewer counts.
+    sessionsOfAgent: (agentId) => views.find({ agentId }),
     onAgentDeleted: async (agentId) => {
       hub.disconnect(agentId, CloseCode.agentDeleted, 'the agent was deleted by an admin');
       // Its open commands lost their agent: expire them now rather than at their deadline.
