@@ -56,3 +56,43 @@ test('signing in shows the catalog; an expired cookie returns to sign-in with a 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('keyboard only: sign in, reach Launch with a visible focus ring, Escape closes the dialog', async () => {
+  await browser.context.clearCookies();
+  const { page, errors } = await browser.newPage();
+  await page.goto(`${system.url}/sign-in`);
+  // The username field has focus on arrival.
+  await page.keyboard.type('admin');
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(system.adminPassword);
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Apps' }).waitFor();
+
+  const focused = () =>
+    page.evaluate<{ label: string; outline: string }>(
+      `(() => {
+        const el = document.activeElement;
+        return {
+          label: (el && (el.getAttribute('aria-label') || el.textContent || '')).trim(),
+          outline: el ? getComputedStyle(el).outlineStyle : 'none',
+        };
+      })()`,
+    );
+  let reached = false;
+  for (let presses = 0; presses < 30 && !reached; presses += 1) {
+    await page.keyboard.press('Tab');
+    reached = (await focused()).label.startsWith('Launch ');
+  }
+  assert.ok(reached, 'a Launch button is reachable with Tab');
+  const launch = await focused();
+  assert.notEqual(launch.outline, 'none', 'the focused control shows a focus ring');
+  await screenshot(page, 'keyboard-focus');
+
+  await page.keyboard.press('Enter');
+  await page.getByRole('dialog').waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog').waitFor({ state: 'hidden' });
+  assert.equal((await focused()).label, launch.label, 'focus returns to the Launch button');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

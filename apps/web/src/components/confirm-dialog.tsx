@@ -17,12 +17,30 @@ export function Dialog({
   children: ReactNode;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      opener.current =
+        document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      dialog.showModal();
+    }
     if (!open && dialog.open) dialog.close();
   }, [open]);
+  // The browser returns focus on close(), but not when the dialog leaves the page with its
+  // parent (most of ours are unmounted on close), so give it back to the opener here too.
+  useEffect(() => {
+    if (open) return;
+    if (opener.current?.isConnected) opener.current.focus();
+    opener.current = null;
+  }, [open]);
+  useEffect(
+    () => () => {
+      if (opener.current?.isConnected) opener.current.focus();
+    },
+    [],
+  );
   return (
     <dialog
       ref={ref}
