@@ -15,6 +15,7 @@ import { FakeDriver } from '@streamspace/agent-runtime/fake-driver';
 import { waitFor, type TestDatabase } from '@streamspace/test-kit';
 import { createApp, type App, type AppDeps } from '../src/app';
 import { loadConfig } from '../src/config';
+import { api } from './test-app';
 
 export const ADMIN_PASSWORD = 'admin-password-for-tests';
 export const silentLogger = pino({ level: process.env.STREAMSPACE_TEST_LOG_LEVEL ?? 'silent' });
@@ -60,28 +61,8 @@ export async function startControlPlane(
   return { app, url, adminToken: (login.body as { token: string }).token };
 }
 
-export async function api(
-  baseUrl: string,
-  method: string,
-  path: string,
-  {
-    token,
-    body,
-    headers = {},
-  }: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(new URL(path, baseUrl), {
-    method,
-    headers: {
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
-}
+/** One REST helper for every control-plane test. */
+export { api };
 
 export interface AgentIdentity {
   agentId: string;
