@@ -72,3 +72,75 @@ export async function clickRemote(page: Page, fx: number, fy: number): Promise<v
   if (!box) throw new Error('no viewer canvas');
   await page.mouse.click(box.x + box.width * fx, box.y + box.height * fy);
 }
+
+export interface TextLine {
+  /** Remote-screen pixel coordinates of a point inside the line's first characters. */
+  x: number;
+  y: number;
+}
+
+/**
+ * The text lines of the white xterm window, found from the canvas pixels: the window is the
+ * bounding box of near-white pixels, its client area starts below the title bar's bottom
+ * border (a row that is dark across the window), and each run of rows holding dark pixels
+ * below that is one line of text.
+ */
+export async function xtermTextLines(page: Page): Promise<TextLine[]> {
+  return page.evaluate<TextLine[]>(XTERM_LINES_SCRIPT);
+}
+
+const XTERM_LINES_SCRIPT = `(() => {
+  const canvas = document.querySelector('[data-testid="viewer-screen"] canvas');
+  if (!canvas) return [];
+  const { width, height } = canvas;
+  const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+  const at = (x, y) => (y * width + x) * 4;
+  const light = (x, y) => data[at(x, y)] > 240 && data[at(x, y) + 1] > 240 && data[at(x, y) + 2] > 240;
+  const dark = (x, y) => data[at(x, y)] < 100 && data[at(x, y) + 1] < 100 && data[at(x, y) + 2] < 100;
+  let left = width, top = height, right = -1, bottom = -1;
+  for (let y = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1) {
+      if (light(x, y)) {
+        if (x < left) left = x;
+        if (x > right) right = x;
+        if (y < top) top = y;
+        if (y > bottom) bottom = y;
+      }
+    }
+  }
+  if (right < 0) return [];
+  const inner = [left + 3, right - 3];
+  const darkShare = (y) => {
+    let n = 0;
+    for (let x = inner[0]; x <= inner[1]; x += 1) if (dark(x, y)) n += 1;
+    return n / (inner[1] - inner[0] + 1);
+  };
+  let clientTop = top;
+  for (let y = top; y < Math.min(bottom, top + 60); y += 1) if (darkShare(y) > 0.9) clientTop = y + 1;
+  const lines = [];
+  let start = -1;
+  for (let y = clientTop; y <= bottom - 3; y += 1) {
+    const hasText = darkShare(y) > 0;
+    if (hasText && start < 0) start = y;
+    if (!hasText && start >= 0) {
+      let firstX = inner[0];
+      outer: for (let x = inner[0]; x <= inner[1]; x += 1) {
+        for (let yy = start; yy < y; yy += 1) if (dark(x, yy)) { firstX = x; break outer; }
+      }
+      lines.push({ x: firstX + 8, y: Math.round((start + y - 1) / 2) });
+      start = -1;
+    }
+  }
+  return lines;
+})()`;
+
+/** Converts remote-screen pixels to page coordinates through the (possibly scaled) canvas. */
+export async function remoteToPage(page: Page, x: number, y: number) {
+  const canvas = page.locator('[data-testid="viewer-screen"] canvas');
+  const box = await canvas.boundingBox();
+  const size = await page.evaluate<{ width: number; height: number }>(
+    `(() => { const c = document.querySelector('[data-testid="viewer-screen"] canvas'); return { width: c.width, height: c.height }; })()`,
+  );
+  if (!box) throw new Error('no viewer canvas');
+  return { x: box.x + (x * box.width) / size.width, y: box.y + (y * box.height) / size.height };
+}

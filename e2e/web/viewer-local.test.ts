@@ -4,7 +4,13 @@ import type { Page } from 'playwright-core';
 import { waitFor } from '../../packages/test-kit/src/wait-for';
 import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
 import { startAgent, type RunningAgent } from './start-agent';
-import { canvasStats, clickRemote, waitForDesktop } from './viewer-helpers';
+import {
+  canvasStats,
+  clickRemote,
+  remoteToPage,
+  waitForDesktop,
+  xtermTextLines,
+} from './viewer-helpers';
 import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
 
 let system: WebSystem;
@@ -126,6 +132,89 @@ test('the viewer rides out an agent restart: agent offline, then reconnects by i
   // No click: the viewer retries with backoff, each time with a fresh ticket.
   const back = await waitForDesktop(viewer, 60_000);
   assert.ok(back.detail > 0.01, 'the same session draws again after the agent returns');
+});
+
+test('clipboard both ways: text sent from the panel is pasted remotely and comes back', async () => {
+  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  assert.ok(viewer, 'the viewer tab is still open');
+  await waitForDesktop(viewer);
+  await clickRemote(viewer, 0.2, 0.25);
+  await viewer.keyboard.type('clear', { delay: 20 });
+  await viewer.keyboard.press('Enter');
+  await waitFor('the terminal to clear', async () => (await xtermTextLines(viewer)).length === 1, {
+    timeoutMs: 15_000,
+    intervalMs: 200,
+  });
+
+  // Local → remote: Xvnc sets the desktop's selection; a middle click pastes it in xterm.
+  await viewer.getByRole('button', { name: 'Clipboard' }).click();
+  const text = viewer.getByLabel('Text shared with the desktop');
+  await text.fill('echo pasted-$((6*7))');
+  await viewer.getByRole('button', { name: 'Send to desktop' }).click();
+  const [prompt] = await xtermTextLines(viewer);
+  assert.ok(prompt, 'the prompt line is visible');
+  const at = await remoteToPage(viewer, prompt.x + 200, prompt.y);
+  const beforePaste = (await canvasStats(viewer))?.hash;
+  await viewer.mouse.click(at.x, at.y, { button: 'middle' });
+  // xterm fetches the selection asynchronously: wait for the text before pressing Enter.
+  await waitFor(
+    'the pasted text to appear',
+    async () => (await canvasStats(viewer))?.hash !== beforePaste,
+    { timeoutMs: 15_000, intervalMs: 100 },
+  );
+  await viewer.keyboard.press('Enter');
+  // The shell ran it: a prompt line, the output line, and a new prompt.
+  const lines = await waitFor(
+    'the pasted command to run',
+    async () => {
+      const found = await xtermTextLines(viewer);
+      return found.length >= 3 ? found : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 200 },
+  ).catch(async (error: Error) => {
+    await screenshot(viewer, 'failure-clipboard');
+    throw error;
+  });
+
+  // Remote → local: selecting the output line in xterm sends it to the browser.
+  await text.fill('');
+  // The output line sits just above the new prompt.
+  const outputLine = lines[lines.length - 2]!;
+  const output = await remoteToPage(viewer, outputLine.x, outputLine.y);
+  await viewer.mouse.click(output.x, output.y, { clickCount: 3 });
+  await waitFor('the remote selection to reach the clipboard panel', async () =>
+    (await text.inputValue()).trim() === 'pasted-42' ? true : undefined,
+  );
+  await screenshot(viewer, 'viewer-clipboard');
+  await viewer.getByRole('button', { name: 'Close' }).click();
+});
+
+test('remote resize makes the desktop the size of the browser window', async () => {
+  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  assert.ok(viewer, 'the viewer tab is still open');
+  await waitForDesktop(viewer);
+  const before = await canvasStats(viewer);
+  assert.deepEqual([before?.width, before?.height], [1280, 800]);
+  await viewer.getByRole('button', { name: 'Remote resize' }).click();
+  const area = await viewer.getByTestId('viewer-screen').boundingBox();
+  assert.ok(area);
+  await waitFor(
+    'the remote desktop to take the viewer size',
+    async () => {
+      const now = await canvasStats(viewer);
+      return (
+        now !== null &&
+        Math.abs(now.width - Math.floor(area.width)) <= 2 &&
+        Math.abs(now.height - Math.floor(area.height)) <= 2
+      );
+    },
+    { timeoutMs: 15_000, intervalMs: 200 },
+  );
+  await viewer.getByRole('button', { name: 'Remote resize' }).click();
+  assert.equal(
+    await viewer.getByRole('button', { name: 'Remote resize' }).getAttribute('aria-pressed'),
+    'false',
+  );
 });
 
 test('the session detail shows the timeline with actors and reasons', async () => {

@@ -15,7 +15,11 @@ export function ClipboardPanel({
 }) {
   const [text, setText] = useState(remoteText);
   const [note, setNote] = useState<string | null>(null);
-  useEffect(() => setText(remoteText), [remoteText]);
+  useEffect(() => {
+    if (remoteText === '') return;
+    setText(remoteText);
+    setNote('Copied in the desktop.');
+  }, [remoteText]);
 
   return (
     <aside className="clipboard-panel" aria-labelledby="clipboard-title">
