@@ -226,6 +226,13 @@ test('the session detail shows the timeline with actors and reasons', async () =
   await timeline.getByText('hibernated → waking').waitFor();
   assert.match(await timeline.innerText(), /by user:admin|by admin:admin/);
   await screenshot(page, 'session-detail');
+
+  // Admins see every user's sessions, with the owner, on All sessions.
+  await page.getByRole('link', { name: 'All sessions' }).click();
+  const row = page.locator(`tr[data-session-id="${sessionId}"]`);
+  await row.getByText('running', { exact: true }).waitFor();
+  assert.match(await row.innerText(), /admin/);
+  await screenshot(page, 'admin-sessions');
   assert.deepEqual(errors, []);
   await page.close();
 });
