@@ -1,5 +1,5 @@
 import { waitFor } from '../../packages/test-kit/src/wait-for';
-import { startControlPlane, type StartControlPlaneOptions } from '../support/start-control-plane';
+import { startSystem, type StartSystemOptions } from '../support/start-system';
 import { buildWebUi, webOrigin } from './web-build';
 
 export interface WebSystem {
@@ -12,19 +12,28 @@ export interface WebSystem {
   stop(): Promise<void>;
 }
 
-/** A control plane with a fresh database plus the UI built from this tree, on one origin. */
-export async function startWebSystem(options: StartControlPlaneOptions = {}): Promise<WebSystem> {
+/**
+ * The lead's e2e/support/start-system.ts control plane (fresh database, free port) serving
+ * the UI built from this tree, so the browser sees one origin as in production.
+ */
+export async function startWebSystem(options: StartSystemOptions = {}): Promise<WebSystem> {
   const web = await buildWebUi();
-  const controlPlane = await startControlPlane({ ...options, webDist: web.outDir });
-  const origin = await webOrigin(controlPlane.baseUrl, web.outDir);
+  const system = await startSystem({
+    ...options,
+    env: { STREAMSPACE_WEB_DIST: web.outDir, ...options.env },
+  }).catch(async (error: unknown) => {
+    await web.remove();
+    throw error;
+  });
+  const origin = await webOrigin(system.baseUrl, web.outDir);
   return {
     url: origin.url,
-    apiUrl: controlPlane.baseUrl,
-    adminPassword: controlPlane.adminPassword,
-    output: controlPlane.output,
+    apiUrl: system.baseUrl,
+    adminPassword: system.adminPassword,
+    output: () => system.controlPlane.output(),
     async stop() {
       await origin.close();
-      await controlPlane.stop();
+      await system.close();
       await web.remove();
     },
   };
