@@ -19,6 +19,8 @@ export function duplexPort(duplex: Duplex): AttachPort {
       finish(`socket error ${error.code ?? ''}`.trim()),
     );
     duplex.on('close', () => finish('socket closed'));
+    // It may have died between connecting and being attached (its 'close' already fired).
+    if (duplex.destroyed) queueMicrotask(() => finish('socket closed'));
     return {
       // The callback also fires (with an error) when the socket is destroyed: credit then
       // no longer matters because the stream is ending.
