@@ -1,20 +1,18 @@
-import { connect } from 'node:net';
-import type { DockerPodRuntime, PodSpecView, SecretFiles } from './docker-pod-runtime';
+import type { DockerPodRuntime, PodSpecView } from './docker-pod-runtime';
 import type { KubeObject } from './kube-object';
 import type { StoreEvent } from './object-store';
-import { parseQuantity } from './quantity';
 import type { ResourceApi } from './resource-api';
+import { probeTcp } from './tcp-probe';
+import { setCondition, timestamp, type PodStatus as Status } from './pod-conditions';
+import { resolvePodInputs } from './pod-inputs';
+import { bindClaim } from './claim-binder';
+import { podRequests, unschedulableReason, type NodeCapacity } from './pod-scheduler';
 import { findResourceType } from './resource-types';
 
 const PODS = findResourceType('', 'v1', 'pods')!;
 const CLAIMS = findResourceType('', 'v1', 'persistentvolumeclaims')!;
-const SECRETS = findResourceType('', 'v1', 'secrets')!;
-
-/** What the single test node offers the scheduler. */
-export interface NodeCapacity {
-  cpuMillis: number;
-  memoryMb: number;
-}
+/** A tcpSocket probe's connect timeout, in ms (kubelet's default timeoutSeconds is 1). */
+const PROBE_TIMEOUT_MS = 1000;
 
 export interface DockerKubeletOptions {
   api: ResourceApi;
@@ -43,31 +41,6 @@ interface PodRecord {
   timers: Set<NodeJS.Timeout>;
   queue: Promise<void>;
   disposed: boolean;
-}
-
-type Status = Record<string, unknown> & { conditions?: Record<string, unknown>[] };
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
-function setCondition(
-  status: Status,
-  type: string,
-  value: boolean,
-  reason?: string,
-  message?: string,
-): void {
-  const conditions = (status.conditions ?? []).filter((condition) => condition.type !== type);
-  conditions.push({
-    type,
-    status: value ? 'True' : 'False',
-    lastProbeTime: null,
-    lastTransitionTime: timestamp(),
-    ...(reason === undefined ? {} : { reason }),
-    ...(message === undefined ? {} : { message }),
-  });
-  status.conditions = conditions;
 }
 
 /**
@@ -143,7 +116,17 @@ export class DockerKubelet {
         this.enqueue(record, () => this.terminate(record, grace));
       }
     } else if (event.resource === CLAIMS) {
-      if (event.type === 'ADDED') setImmediate(() => this.bindClaim(object));
+      if (event.type === 'ADDED') {
+        setImmediate(() =>
+          bindClaim(
+            this.options.api,
+            this.options.runtime,
+            object,
+            this.options.neverBindStorageClass,
+            () => this.closed,
+          ),
+        );
+      }
       if (event.type === 'MODIFIED') this.rescheduleWaiting();
       if (event.type === 'DELETED' && object.metadata.uid !== undefined) {
         void this.options.runtime.removeVolume(
@@ -155,21 +138,7 @@ export class DockerKubelet {
 
   private track(pod: KubeObject): void {
     const spec = pod.spec as PodSpecView;
-    const requests = spec.containers.reduce(
-      (sum, container) => ({
-        cpu:
-          sum.cpu +
-          parseQuantity(
-            container.resources?.requests?.cpu ?? container.resources?.limits?.cpu ?? 0,
-          ),
-        memory:
-          sum.memory +
-          parseQuantity(
-            container.resources?.requests?.memory ?? container.resources?.limits?.memory ?? 0,
-          ),
-      }),
-      { cpu: 0, memory: 0 },
-    );
+    const requests = podRequests(spec);
     const record: PodRecord = {
       namespace: pod.metadata.namespace!,
       name: pod.metadata.name,
@@ -264,25 +233,10 @@ export class DockerKubelet {
   }
 
   private unschedulableReason(record: PodRecord): string | undefined {
-    for (const claimName of record.claims) {
-      const claim = this.options.api.store.get(CLAIMS, record.namespace, claimName);
-      if (claim === undefined)
-        return `0/1 nodes are available: persistentvolumeclaim "${claimName}" not found.`;
-      if ((claim.status as { phase?: string } | undefined)?.phase !== 'Bound') {
-        return '0/1 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.';
-      }
-    }
     const placed = [...this.pods.values()].filter(
       (other) => other !== record && (other.phase === 'waiting' || other.phase === 'running'),
     );
-    const cpu = placed.reduce((sum, other) => sum + other.cpu, record.cpu);
-    const memory = placed.reduce((sum, other) => sum + other.memory, record.memory);
-    const short: string[] = [];
-    if (cpu * 1000 > this.options.capacity.cpuMillis) short.push('Insufficient cpu');
-    if (memory > this.options.capacity.memoryMb * 2 ** 20) short.push('Insufficient memory');
-    if (short.length > 0)
-      return `0/1 nodes are available: ${short.map((item) => `1 ${item}`).join(', ')}.`;
-    return undefined;
+    return unschedulableReason(this.options.api, record, placed, this.options.capacity);
   }
 
   private schedule(record: PodRecord): void {
@@ -334,37 +288,6 @@ export class DockerKubelet {
     );
   }
 
-  private bindClaim(claim: KubeObject): void {
-    const current = this.options.api.store.get(
-      CLAIMS,
-      claim.metadata.namespace,
-      claim.metadata.name,
-    );
-    if (current === undefined || current.metadata.uid !== claim.metadata.uid) return;
-    const spec = current.spec as {
-      storageClassName?: string;
-      accessModes?: string[];
-      resources?: { requests?: { storage?: string } };
-    };
-    if (spec.storageClassName === this.options.neverBindStorageClass) return;
-    const volume = this.options.runtime.claimVolumeName(current.metadata.uid!);
-    void this.options.runtime.ensureVolume(volume).then(() => {
-      const latest = this.options.api.store.get(
-        CLAIMS,
-        claim.metadata.namespace,
-        claim.metadata.name,
-      );
-      if (latest === undefined || latest.metadata.uid !== claim.metadata.uid || this.closed) return;
-      (latest.spec as { volumeName?: string }).volumeName = `pvc-${latest.metadata.uid}`;
-      latest.status = {
-        phase: 'Bound',
-        accessModes: spec.accessModes,
-        capacity: { storage: spec.resources?.requests?.storage },
-      };
-      this.options.api.store.update(CLAIMS, latest);
-    });
-  }
-
   private async startPod(record: PodRecord): Promise<void> {
     if (record.phase !== 'waiting') return;
     const pod = this.options.api.store.get(PODS, record.namespace, record.name);
@@ -390,67 +313,9 @@ export class DockerKubelet {
           : `Back-off pulling image "${container.image}"`;
       return waiting(reason, message, 1000);
     }
-    const env: string[] = [];
-    for (const variable of container.env ?? []) {
-      const ref = variable.valueFrom?.secretKeyRef;
-      if (ref === undefined) {
-        env.push(`${variable.name}=${variable.value ?? ''}`);
-        continue;
-      }
-      const secret = this.options.api.store.get(SECRETS, record.namespace, ref.name);
-      const value = (secret?.data as Record<string, string> | undefined)?.[ref.key];
-      if (value === undefined)
-        return waiting('CreateContainerConfigError', `secret "${ref.name}" not found`, 500);
-      env.push(`${variable.name}=${Buffer.from(value, 'base64').toString('utf8')}`);
-    }
-    const secrets: SecretFiles[] = [];
-    for (const volume of spec.volumes ?? []) {
-      if (volume.secret === undefined) continue;
-      const secret = this.options.api.store.get(
-        SECRETS,
-        record.namespace,
-        volume.secret.secretName,
-      );
-      if (secret === undefined)
-        return waiting(
-          'ContainerCreating',
-          `MountVolume.SetUp failed for volume "${volume.name}" : secret "${volume.secret.secretName}" not found`,
-          500,
-        );
-      const data = (secret.data ?? {}) as Record<string, string>;
-      const items =
-        volume.secret.items ??
-        Object.keys(data).map((key) => ({ key, path: key, mode: undefined }));
-      secrets.push({
-        volume: volume.name,
-        files: items.map((item) => ({
-          path: item.path,
-          data: Buffer.from(data[item.key] ?? '', 'base64'),
-          mode: item.mode ?? volume.secret!.defaultMode ?? 0o644,
-        })),
-      });
-    }
-    const claimVolumes = new Map<string, string>();
-    for (const volume of spec.volumes ?? []) {
-      if (volume.persistentVolumeClaim === undefined) continue;
-      const claim = this.options.api.store.get(
-        CLAIMS,
-        record.namespace,
-        volume.persistentVolumeClaim.claimName,
-      );
-      if (claim === undefined)
-        return waiting(
-          'ContainerCreating',
-          `persistentvolumeclaim "${volume.persistentVolumeClaim.claimName}" not found`,
-          500,
-        );
-      const name = this.options.runtime.claimVolumeName(claim.metadata.uid!);
-      await this.options.runtime.ensureVolume(name);
-      const fsGroup = spec.securityContext?.fsGroup;
-      if (fsGroup !== undefined)
-        await this.options.runtime.setVolumeGroup(name, container.image, fsGroup);
-      claimVolumes.set(volume.name, name);
-    }
+    const inputs = await resolvePodInputs(this.options.api, this.options.runtime, pod);
+    if ('waiting' in inputs) return waiting(inputs.waiting.reason, inputs.waiting.message, 500);
+    const { env, secrets, claimVolumes } = inputs;
     this.setStatus(record, (status) =>
       this.markContainer(status, record, { waiting: { reason: 'ContainerCreating' } }, false),
     );
@@ -503,9 +368,7 @@ export class DockerKubelet {
         ? target
         : (ports.find((entry) => entry.name === target)?.containerPort ?? 0);
     const period = Math.min((probe.periodSeconds ?? 10) * 1000, this.options.maxProbeIntervalMs);
-    const socket = connect({ host: record.podIp!, port, timeout: 1000 });
-    const finish = (ok: boolean): void => {
-      socket.destroy();
+    void probeTcp(record.podIp!, port, PROBE_TIMEOUT_MS).then((ok) => {
       if (record.disposed || record.phase !== 'running' || record.restartCount !== generation)
         return;
       if (ok !== wasReady) {
@@ -521,10 +384,7 @@ export class DockerKubelet {
         this.probe(record, probe, generation, ok);
       }, period);
       record.timers.add(timer);
-    };
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
-    socket.once('timeout', () => finish(false));
+    });
   }
 
   private async onContainerDied(record: PodRecord): Promise<void> {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { DockerKubelet, type NodeCapacity } from './docker-kubelet';
+import { DockerKubelet } from './docker-kubelet';
+import type { NodeCapacity } from './pod-scheduler';
 import { DockerPodRuntime, KUBE_SERVER_LABEL } from './docker-pod-runtime';
 import {
   createKubeApiHttpServer,
