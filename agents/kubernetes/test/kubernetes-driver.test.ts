@@ -185,3 +185,32 @@ test('streamMode port-forward reaches the desktop through the API server', async
   );
   await driver.stop(spec.sessionId, { deleteHome: true, homeKey: spec.homeKey });
 });
+
+test('a restarted agent (a new driver on the same scope) finds, streams and stops the session', async () => {
+  const spec = env.makeSpec();
+  await env.driver.start(spec);
+  await env.driver.hibernate(spec.sessionId);
+  const running = env.makeSpec();
+  await env.driver.start(running);
+
+  const restarted = env.newDriver({ scope: env.driver.scope });
+  const listed = await restarted.list();
+  assert.equal(listed.find((o) => o.sessionId === running.sessionId)?.status, 'running');
+  assert.equal(listed.find((o) => o.sessionId === spec.sessionId)?.status, 'stopped');
+  const other = env.newDriver();
+  assert.equal((await other.list()).length, 0, 'another scope sees none of them');
+
+  const probe = await RfbProbe.connect(
+    await restarted.openStream(running.sessionId, running.vncPort),
+    {
+      password: running.vncPassword,
+      timeoutMs: 10_000,
+    },
+  );
+  probe.close();
+  const again = await restarted.start(running);
+  assert.equal(again.observation.status, 'running', 'start adopts the running pod');
+  await restarted.stop(running.sessionId, { deleteHome: true, homeKey: running.homeKey });
+  await restarted.stop(spec.sessionId, { deleteHome: true, homeKey: spec.homeKey });
+  assert.deepEqual(await restarted.list(), []);
+});
