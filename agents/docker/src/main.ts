@@ -1,9 +1,9 @@
 import Docker from 'dockerode';
-import { runAgentCli } from '@streamspace/agent-runtime';
+import { runAgentMain } from '@streamspace/agent-runtime';
 import { createDockerDriver } from './docker-driver';
 
 // streamspace-agent docker [--docker-host unix:///var/run/docker.sock] [--network NAME]
-await runAgentCli('docker', async ({ options, logger }) => {
+await runAgentMain('docker', async ({ options, logger }) => {
   const host = options.flags['docker-host'];
   const network = options.flags.network;
   const docker =

@@ -1,10 +1,10 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { runAgentCli } from '@streamspace/agent-runtime';
+import { runAgentMain } from '@streamspace/agent-runtime';
 import { createKubernetesDriver } from './kubernetes-driver';
 
 // streamspace-agent kubernetes [--kubeconfig FILE] [--namespace NS] [--storage-class NAME]
 //   [--stream-mode pod-ip|port-forward]; in a pod it uses the service account.
-await runAgentCli('kubernetes', async ({ options, logger }) => {
+await runAgentMain('kubernetes', async ({ options, logger }) => {
   const flag = (name: string): string | undefined => {
     const value = options.flags[name];
     return typeof value === 'string' ? value : undefined;

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { runAgentCli } from '@streamspace/agent-runtime';
+import { runAgentMain } from '@streamspace/agent-runtime';
 import { createLocalDriver } from './local-driver';
 
 // streamspace-agent local: sessions are Xvnc + window manager + app processes on this host.
-await runAgentCli('local', ({ options, logger }) =>
+await runAgentMain('local', ({ options, logger }) =>
   createLocalDriver({ dataDir: join(options.stateDir, 'local'), logger }),
 );

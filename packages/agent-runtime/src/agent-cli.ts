@@ -165,3 +165,31 @@ export async function runAgentCli(
     process.once('SIGINT', stop);
   });
 }
+
+const USAGE = `usage: streamspace-agent <local|docker|kubernetes> --url URL [--enrollment-token TOKEN]
+  --credentials-file FILE   where the agent's id and secret are kept (default ./streamspace-agent.json)
+  --state-dir DIR           command outcomes and driver state (default beside the credentials)
+  --name NAME  --region REGION  --label k=v (repeatable)  --max-sessions N  --log-level LEVEL
+Every flag has an environment variable; see docs/agents.md.`;
+
+/**
+ * What an agent's main.ts calls: runAgentCli with `--help`, and a one-line error and exit
+ * code 1 instead of a stack trace when the agent cannot start (no URL, bad token, …).
+ */
+export async function runAgentMain(
+  platform: Platform,
+  createDriver: (context: DriverContext) => Promise<SessionDriver>,
+): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  try {
+    await runAgentCli(platform, createDriver);
+  } catch (error) {
+    process.stderr.write(
+      `streamspace-agent ${platform}: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  }
+}
