@@ -32,6 +32,7 @@ export function createSessionChangeReporter(deps: {
     const name = pod.metadata?.name ?? '';
     const sessionId = pod.metadata?.labels?.[LABEL_SESSION_ID];
     const uid = pod.metadata?.uid ?? name;
+    if (change.type === 'delete' && reported.delete(uid)) return; // bounded: forget gone pods
     if (sessionId === undefined || starting.has(sessionId) || reported.has(uid)) return;
     if (change.type === 'delete') {
       if (expectedGone.has(name)) return;
