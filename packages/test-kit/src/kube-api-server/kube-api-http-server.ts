@@ -27,6 +27,8 @@ export interface KubeApiHttpOptions {
   namespaces?: string[];
   /** Changes kept for watches to resume from; older resourceVersions get 410 Gone. */
   historyLimit?: number;
+  /** How often watches that allow bookmarks get one, in ms (default 5000; apiservers: ~60 s). */
+  bookmarkIntervalMs?: number;
 }
 
 export interface KubeApiHttpServer {
@@ -201,6 +203,10 @@ export async function createKubeApiHttpServer(
           fieldSelector,
           resourceVersion: query.get('resourceVersion'),
           timeoutSeconds: timeout === null ? undefined : Number(timeout),
+          bookmarkIntervalMs:
+            query.get('allowWatchBookmarks') === 'true'
+              ? (options.bookmarkIntervalMs ?? 5000)
+              : undefined,
         },
         response,
       );

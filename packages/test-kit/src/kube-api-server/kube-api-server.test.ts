@@ -268,3 +268,39 @@ test('an informer lists, watches, and re-lists after 410 when the server ends it
   await informer.stop();
   await core.deleteCollectionNamespacedPod({ namespace: 'sessions', labelSelector: 'inf=1' });
 });
+
+test('bookmarks carry the current resourceVersion, and a watch resumes from one after compaction', async () => {
+  const start = (await core.listNamespacedPod({ namespace: 'sessions' })).metadata!
+    .resourceVersion!;
+  await core.createNamespacedConfigMap({
+    namespace: 'sessions',
+    body: { metadata: { name: 'churn' } },
+  });
+  const latest = (await core.listNamespacedConfigMap({ namespace: 'sessions' })).metadata!
+    .resourceVersion!;
+  let bookmark: string | undefined;
+  const request = await new Watch(kc).watch(
+    '/api/v1/namespaces/sessions/pods',
+    { resourceVersion: start, allowWatchBookmarks: true },
+    (type, object: { metadata?: { resourceVersion?: string } }) => {
+      if (type === 'BOOKMARK') bookmark = object.metadata?.resourceVersion;
+    },
+    () => {},
+  );
+  await waitFor('a bookmark', () => bookmark);
+  request.abort();
+  assert.ok(Number(bookmark) >= Number(latest), 'the bookmark covers changes of other kinds');
+  server.api.store.compact();
+  const events: string[] = [];
+  const resumed = await new Watch(kc).watch(
+    '/api/v1/namespaces/sessions/pods',
+    { resourceVersion: bookmark },
+    (type) => events.push(type),
+    () => {},
+  );
+  await core.createNamespacedPod({ namespace: 'sessions', body: pod('after-bookmark', {}) });
+  await waitFor('the event after the bookmark', () => events.length > 0);
+  resumed.abort();
+  assert.deepEqual(events, ['ADDED'], 'no 410: the bookmark was recent enough');
+  await core.deleteNamespacedPod({ name: 'after-bookmark', namespace: 'sessions' });
+});

@@ -3,7 +3,7 @@ import type { KubeObject } from './kube-object';
 import { expired } from './kube-status';
 import { parseSelector, selectableFields } from './label-selector';
 import type { ObjectStore, StoreEvent, WatchEventType } from './object-store';
-import type { ResourceType } from './resource-types';
+import { groupVersion, type ResourceType } from './resource-types';
 
 export interface WatchRequest {
   type: ResourceType;
@@ -12,6 +12,8 @@ export interface WatchRequest {
   fieldSelector: string | null;
   resourceVersion: string | null;
   timeoutSeconds: number | undefined;
+  /** `allowWatchBookmarks=true`: send a BOOKMARK with the current resourceVersion this often (ms). */
+  bookmarkIntervalMs: number | undefined;
 }
 
 /**
@@ -41,7 +43,7 @@ export function serveWatch(
     'Transfer-Encoding': 'chunked',
   });
   response.flushHeaders();
-  const send = (type: WatchEventType | 'ERROR', object: unknown): void => {
+  const send = (type: WatchEventType | 'ERROR' | 'BOOKMARK', object: unknown): void => {
     response.write(`${JSON.stringify({ type, object })}\n`);
   };
 
@@ -84,9 +86,23 @@ export function serveWatch(
       ? undefined
       : setTimeout(() => response.end(), request.timeoutSeconds * 1000);
   timer?.unref();
+  // A bookmark promises that every change up to its resourceVersion was sent: true here,
+  // since store events are delivered synchronously. Clients resume from it after compaction.
+  const bookmarks =
+    request.bookmarkIntervalMs === undefined
+      ? undefined
+      : setInterval(() => {
+          send('BOOKMARK', {
+            kind: request.type.kind,
+            apiVersion: groupVersion(request.type),
+            metadata: { resourceVersion: String(store.resourceVersion) },
+          });
+        }, request.bookmarkIntervalMs);
+  bookmarks?.unref();
   response.on('close', () => {
     unsubscribe();
     if (timer !== undefined) clearTimeout(timer);
+    if (bookmarks !== undefined) clearInterval(bookmarks);
   });
   return (abrupt) => {
     unsubscribe();
