@@ -153,26 +153,24 @@ export function createKubernetesDriver(options: KubernetesDriverOptions = {}): K
         core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: stopGraceSeconds }),
       );
       if (deleted === undefined) return;
-      await waitForPod(
-        name,
-        (pod) =>
-          pod === undefined || pod.metadata?.uid !== deleted.metadata?.uid
-            ? { value: undefined }
-            : undefined,
-        stopGraceSeconds * 1000 + STOP_SLACK_MS,
-        async () => {
-          const still = await unlessNotFound(core.readNamespacedPod({ name, namespace }));
-          return still === undefined
-            ? new Error('gone')
-            : new DriverError(
-                'platform_error',
-                `pod ${name} was not removed within ${stopGraceSeconds + STOP_SLACK_MS / 1000} s`,
-              );
-        },
-      ).catch((error: unknown) => {
-        if (!(error instanceof DriverError)) return;
-        throw error;
-      });
+      const gone = (pod: V1Pod | undefined): boolean =>
+        pod === undefined || pod.metadata?.uid !== deleted.metadata?.uid;
+      const timeoutMs = stopGraceSeconds * 1000 + STOP_SLACK_MS;
+      try {
+        await waitForPod(
+          name,
+          (pod) => (gone(pod) ? { value: undefined } : undefined),
+          timeoutMs,
+          async () =>
+            new DriverError(
+              'platform_error',
+              `pod ${name} was not removed within ${timeoutMs / 1000} s`,
+            ),
+        );
+      } catch (error) {
+        // The watch may lag (or be down): the API server has the last word.
+        if (!gone(await unlessNotFound(core.readNamespacedPod({ name, namespace })))) throw error;
+      }
     } finally {
       expectedGone.delete(name);
     }
