@@ -58,6 +58,13 @@ export function parseAgentCliOptions(
       label: { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },
       'log-level': { type: 'string' },
+      // Driver flags: declared so that `--flag value` parses as a string, not a boolean.
+      'docker-host': { type: 'string' },
+      network: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'storage-class': { type: 'string' },
+      'stream-mode': { type: 'string' },
     },
   });
   const text = (flag: string, variable: string): string | undefined => {
