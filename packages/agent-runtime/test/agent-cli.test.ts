@@ -3,6 +3,17 @@ import { describe, it } from 'node:test';
 import { parseAgentCliOptions } from '../src/agent-cli';
 
 describe('agent CLI options', () => {
+  it('driver flags given as `--flag value` keep their value', () => {
+    const options = parseAgentCliOptions(
+      'kubernetes',
+      ['--kubeconfig', '/etc/kube/config', '--stream-mode', 'port-forward', '--url', 'http://cp'],
+      {},
+    );
+    assert.equal(options.flags.kubeconfig, '/etc/kube/config');
+    assert.equal(options.flags['stream-mode'], 'port-forward');
+    assert.equal(options.url, 'http://cp');
+  });
+
   it('flags win over environment variables; labels and capacity are parsed', () => {
     const options = parseAgentCliOptions(
       'docker',
