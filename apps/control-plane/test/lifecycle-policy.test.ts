@@ -263,3 +263,31 @@ describe('two control-plane schedulers on one database', () => {
     assert.equal(total.length, 3);
   });
 });
+
+describe('sessions whose agent is offline', () => {
+  let h: LifecycleHarness;
+  before(async () => {
+    h = await createLifecycleHarness();
+  });
+  after(async () => {
+    await h.close();
+  });
+
+  test('are not hibernated while nobody can reach them, and are once the agent is back', async () => {
+    const id = await h.runningSession({ maxDurationMinutes: 600 });
+    await h.db.updateTable('agents').set({ status: 'offline' }).execute();
+    const s = h.newScheduler();
+    await h.start([s]);
+    await h.advance(40 * MINUTE, [s], 5 * MINUTE);
+    assert.equal((await h.stateOf(id)).state, 'running');
+    assert.equal((await h.commandsFor(id)).filter((c) => c.type === 'hibernate_session').length, 0);
+    assert.equal((await h.eventsOf(id)).filter((e) => e.kind === 'warning').length, 0);
+
+    await h.db.updateTable('agents').set({ status: 'online' }).execute();
+    await h.advance(1 * MINUTE, [s]);
+    const { state, stateReason } = await h.stateOf(id);
+    assert.equal(state, 'hibernating');
+    assert.match(stateReason, /^idle for 41 min/);
+    await s.scheduler.stop();
+  });
+});

@@ -112,6 +112,7 @@ export function createLifecyclePolicy({
   async function maxDurationPass(now: number, report: PolicyReport): Promise<void> {
     const rows = await db
       .selectFrom('sessions')
+      .leftJoin('agents', 'agents.id', 'sessions.agentId')
       .select(['sessions.id', 'sessions.createdAt', maxMinutesSql.as('maxMinutes')])
       .where('sessions.state', 'in', [
         'pending',
@@ -121,6 +122,14 @@ export function createLifecyclePolicy({
         'hibernated',
         'waking',
       ])
+      // A stop for an agent that is offline would wait out its deadline and fail the session;
+      // sessions holding no compute can be stopped at once whatever their agent's state.
+      .where((eb) =>
+        eb.or([
+          eb('sessions.state', 'in', ['pending', 'hibernated']),
+          eb('agents.status', '=', 'online'),
+        ]),
+      )
       .where(
         sql<Date>`sessions.created_at + ${maxMinutesSql} * interval '1 minute' - ${leadMs}::double precision * interval '1 millisecond'`,
         '<=',
@@ -153,8 +162,13 @@ export function createLifecyclePolicy({
     const rows = await db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.userId')
+      .innerJoin('agents', 'agents.id', 'sessions.agentId')
       .select(['sessions.id', idleMinutesSql.as('idleMinutes')])
       .where('sessions.state', '=', 'running')
+      // Nobody can use a session while its agent is offline: that is not idleness, and a
+      // hibernate queued for it would only expire and fail the session. The agent's hello
+      // reconciles it when it returns; the idle clock goes on from the last real input.
+      .where('agents.status', '=', 'online')
       .where(
         sql<Date>`sessions.last_activity_at + ${idleMinutesSql} * interval '1 minute' - ${leadMs}::double precision * interval '1 millisecond'`,
         '<=',
