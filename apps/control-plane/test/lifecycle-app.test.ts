@@ -36,8 +36,10 @@ describe('idle hibernation through two control planes on one database', () => {
       STREAMSPACE_DEFAULT_IDLE_MINUTES: '30',
       STREAMSPACE_IDLE_WARNING_MINUTES: '5',
     };
-    a = await startControlPlane(database, { clock, env });
-    b = await startControlPlane(database, { clock, env });
+    // The queue sweeps on the fake clock too: once a fake minute, not 600 times per minute.
+    const agentLink = { commandSweepIntervalMs: MINUTE };
+    a = await startControlPlane(database, { clock, env, agentLink });
+    b = await startControlPlane(database, { clock, env, agentLink });
     const identity = await registerAgent(a, { platform: 'local', name: 'local-1' });
     agentId = identity.agentId;
     agent = startFakeAgent(a.url, identity);
@@ -71,10 +73,14 @@ describe('idle hibernation through two control planes on one database', () => {
 
     // 26 minutes of nobody: every session gets its warning.
     clock.advance(26 * MINUTE);
-    await waitFor('warnings', async () => {
-      const all = await Promise.all(ids.map(events));
-      return all.every((list) => list.some((e) => e.kind === 'warning'));
-    });
+    await waitFor(
+      'warnings',
+      async () => {
+        const all = await Promise.all(ids.map(events));
+        return all.every((list) => list.some((e) => e.kind === 'warning'));
+      },
+      { timeoutMs: 30_000 },
+    );
     // Then minute by minute until every session is hibernated by the agent.
     await waitFor(
       'idle hibernation',
@@ -82,7 +88,7 @@ describe('idle hibernation through two control planes on one database', () => {
         clock.advance(MINUTE);
         return (await Promise.all(ids.map(state))).every((s) => s.state === 'hibernated');
       },
-      { timeoutMs: 20_000, intervalMs: 100 },
+      { timeoutMs: 30_000, intervalMs: 100 },
     );
 
     for (const id of ids) {
@@ -105,5 +111,21 @@ describe('idle hibernation through two control planes on one database', () => {
     assert.equal(commands.status, 200);
     const hibernates = (commands.body.items as any[]).filter((c) => c.type === 'hibernate_session');
     assert.equal(hibernates.length, 3, 'one hibernate command per session across both replicas');
+
+    // Operators see which replica leads and what it decided.
+    const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
+    const [metricsA, metricsB] = await Promise.all([scrape(a.url), scrape(b.url)]);
+    const leaders = [metricsA, metricsB].filter((text) =>
+      /^streamspace_scheduler_leader 1$/m.test(text),
+    );
+    assert.equal(leaders.length, 1, 'exactly one replica reports itself the leader');
+    assert.match(
+      leaders[0]!,
+      /^streamspace_lifecycle_decisions_total\{decision="hibernated"\} 3$/m,
+    );
+    assert.match(
+      leaders[0]!,
+      /^streamspace_lifecycle_decisions_total\{decision="idleWarned"\} 3$/m,
+    );
   });
 });

@@ -237,6 +237,24 @@ describe('orphans (FakeClock, real PostgreSQL)', () => {
     // Adopted sessions are ordinary sessions: the scheduler's idle policy applies to them.
   });
 
+  test('an orphan may also show up in a session report; a later hello without it marks it gone', async () => {
+    const s = h.newScheduler();
+    const stray = randomUUID();
+    await s.scheduler.onSessionReport(h.agentId, {
+      sessionId: stray,
+      status: 'failed',
+      reason: 'exited',
+      details: {},
+    });
+    let orphan = (await s.scheduler.orphans.list()).find((o) => o.sessionId === stray);
+    assert.equal(orphan?.status, 'reported');
+    assert.equal(orphan?.observedStatus, 'failed');
+    await s.scheduler.onInventory(h.agentId, []);
+    orphan = (await s.scheduler.orphans.list()).find((o) => o.sessionId === stray);
+    assert.equal(orphan?.status, 'gone');
+    assert.equal(orphan?.reason, 'no longer reported by the agent');
+  });
+
   test('a command may name a session or a recorded orphan, nothing else', async () => {
     const nobody = randomUUID();
     await assert.rejects(
