@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { waitFor } from '@streamspace/test-kit';
+import { SCHEDULER_LEASE_NAME } from '../src/scheduler/lifecycle-scheduler';
 import { recordSessionEvent } from '../src/sessions/session-transitions';
 import { createLifecycleHarness, MINUTE, type LifecycleHarness } from './lifecycle-harness';
 
@@ -240,6 +243,33 @@ describe('two control-plane schedulers on one database', () => {
     await h.advance(MINUTE, [b]);
     assert.equal(b.reports.at(-1)?.leader, true);
     await b.scheduler.stop();
+  });
+
+  test("a crashed leader's lease is taken over once it expires", async () => {
+    await h.db.deleteFrom('leases').execute();
+    // A holder that died without releasing: its lease runs out 400 ms from now (database time).
+    await sql`INSERT INTO leases (name, holder, expires_at)
+      VALUES (${SCHEDULER_LEASE_NAME}, 'crashed-replica', now() + interval '400 milliseconds')`.execute(
+      h.db,
+    );
+    const b = h.newScheduler({}, 'replica-survivor');
+    assert.equal((await b.scheduler.runOnce()).leader, false, 'not while the lease is valid');
+    await waitFor(
+      'the survivor to take the lease',
+      async () => (await b.scheduler.runOnce()).leader,
+      {
+        timeoutMs: 5_000,
+        intervalMs: 100,
+      },
+    );
+    const lease = await h.db.selectFrom('leases').selectAll().executeTakeFirstOrThrow();
+    assert.equal(lease.holder, 'replica-survivor');
+    await b.scheduler.stop();
+    assert.equal(
+      (await h.db.selectFrom('leases').selectAll().execute()).length,
+      0,
+      'a graceful stop hands the lease over at once',
+    );
   });
 
   test('even two passes racing without the lease hibernate each session once', async () => {
