@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import {
   DEFAULT_STREAM_WINDOW_BYTES,
-  FRAME_HEADER_BYTES,
   FrameDecodeError,
   FrameKind,
   decodeFrames,
@@ -10,7 +9,6 @@ import {
   decodeU32Payload,
   encodeClose,
   encodeCredit,
-  encodeFrameHeader,
   encodeOpen,
   encodeOpenOk,
   encodeStreamError,
@@ -24,7 +22,7 @@ import {
   type StreamOpen,
 } from '@streamspace/protocol';
 import { ByteQueue } from './byte-queue';
-import type { ScratchReuse } from './websocket-binary-link';
+import { createLinkScheduler, type ScheduledStream } from './link-scheduler';
 import {
   StreamOpenError,
   type MuxStream,
@@ -37,19 +35,6 @@ import {
 export const DEFAULT_MAX_STREAMS = 256;
 /** Default wait for OPEN_OK before an open fails with `open_timeout`, in ms. */
 export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
-/**
- * Above this many bytes queued on the link's socket, stop writing and wait for onWritable;
- * streams then wait in their own (bounded) queues and are served round-robin (TARGETS.md).
- */
-export const LINK_HIGH_WATER_BYTES = 1024 * 1024;
-/**
- * Largest DATA frame one stream gets per round-robin turn, in bytes (also capped by the
- * window). Profiles showed the control plane's time going to one writev per frame towards
- * viewers, so frames are as large as fairness allows: a turn is at most one window.
- */
-const QUANTUM_BYTES = 256 * 1024;
-/** Frames are batched into one WebSocket message up to about this size, in bytes. */
-const BATCH_BYTES = 256 * 1024;
 /** Closed stream ids remembered so late DATA/CREDIT for them is ignored, not refused. */
 const RECENTLY_CLOSED_IDS = 4096;
 
@@ -99,21 +84,13 @@ export interface StreamMux extends StreamEndpoint {
   stats(): StreamMuxStats;
 }
 
-interface StreamState {
-  id: number;
-  phase: 'opening' | 'open' | 'closing' | 'gone';
-  port: StreamPort | undefined;
+interface StreamState extends ScheduledStream {
   handle: MuxStream;
-  /** DATA bytes we may still send (granted by the peer). */
-  sendCredit: number;
   /** DATA bytes the peer may still send us (granted by us). */
   receiveRemaining: number;
   /** Bytes our local end has consumed that we have not yet granted back. */
   consumedUngranted: number;
   unflushed: number;
-  queue: ByteQueue;
-  sourcePaused: boolean;
-  closeReason: string | undefined;
   logger: Logger;
   opening?: {
     resolve: (stream: MuxStream) => void;
@@ -142,11 +119,6 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
 
   const streams = new Map<number, StreamState>();
   const recentlyClosed = new Set<number>();
-  /** Streams with queued bytes or a pending CLOSE; insertion order is the round-robin order. */
-  const pending = new Set<StreamState>();
-  let control: Buffer[] = [];
-  let flushScheduled = false;
-  let waitingForLink = false;
   let closed = false;
   let nextId = 1;
   const stats: StreamMuxStats = {
@@ -156,82 +128,13 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
     protocolErrors: 0,
   };
 
-  link.onWritable(() => {
-    if (waitingForLink) scheduleFlush();
+  const scheduler = createLinkScheduler({
+    link,
+    resumeAt,
+    onBytesSent: hooks.bytesSent,
+    onClosed: (stream) => forget(stream as StreamState),
   });
-
-  function scheduleFlush(): void {
-    if (flushScheduled || closed) return;
-    flushScheduled = true;
-    setImmediate(flush);
-  }
-
-  // On a link that copies in send() (the agent's masking WebSocket client), batches are built
-  // in one reused buffer: a fresh 256 KiB buffer per message made V8's collector (concurrent
-  // marking on helper threads) the agent's largest CPU cost.
-  const reuse = (link as BinaryLink & ScratchReuse).reusableAfterSend === true;
-  let scratch = Buffer.alloc(0);
-
-  function sendParts(parts: Buffer[], bytes: number): void {
-    if (parts.length === 1) return link.send(parts[0] as Buffer);
-    if (!reuse) return link.send(Buffer.concat(parts, bytes));
-    if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, BATCH_BYTES * 2));
-    let offset = 0;
-    for (const part of parts) offset += part.copy(scratch, offset);
-    link.send(scratch.subarray(0, bytes));
-  }
-
-  function flush(): void {
-    flushScheduled = false;
-    if (closed) return;
-    let parts = control;
-    let bytes = parts.reduce((sum, part) => sum + part.length, 0);
-    control = [];
-    waitingForLink = link.bufferedBytes() > LINK_HIGH_WATER_BYTES;
-    while (!waitingForLink && pending.size > 0) {
-      let progressed = false;
-      for (const stream of [...pending]) {
-        if (stream.queue.length > 0 && stream.sendCredit > 0) {
-          const count = Math.min(stream.queue.length, stream.sendCredit, QUANTUM_BYTES);
-          parts.push(encodeFrameHeader(FrameKind.data, stream.id, count));
-          parts.push(...stream.queue.take(count));
-          bytes += FRAME_HEADER_BYTES + count;
-          stream.sendCredit -= count;
-          hooks.bytesSent?.(count);
-          progressed = true;
-          if (stream.sourcePaused && stream.queue.length <= resumeAt) {
-            stream.sourcePaused = false;
-            stream.port?.resume();
-          }
-        }
-        pending.delete(stream);
-        if (stream.queue.length > 0) {
-          pending.add(stream); // to the back of the round-robin order
-        } else if (stream.phase === 'closing') {
-          const close = encodeClose(stream.id, stream.closeReason ?? '');
-          parts.push(close);
-          bytes += close.length;
-          forget(stream);
-        }
-        if (bytes >= BATCH_BYTES) {
-          sendParts(parts, bytes);
-          parts = [];
-          bytes = 0;
-          if (link.bufferedBytes() > LINK_HIGH_WATER_BYTES) {
-            waitingForLink = true;
-            break;
-          }
-        }
-      }
-      if (!progressed) break; // what is left waits for credit
-    }
-    if (parts.length > 0) sendParts(parts, bytes);
-  }
-
-  function sendControl(frame: Buffer): void {
-    control.push(frame);
-    scheduleFlush();
-  }
+  const sendControl = scheduler.sendControl;
 
   function refuse(streamId: number, code: StreamError['code'], message: string): void {
     stats.protocolErrors += 1;
@@ -245,7 +148,7 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
     const wasCounted = stream.phase !== 'opening';
     stream.phase = 'gone';
     stream.queue.clear();
-    pending.delete(stream);
+    scheduler.forget(stream);
     streams.delete(stream.id);
     recentlyClosed.add(stream.id);
     if (recentlyClosed.size > RECENTLY_CLOSED_IDS) {
@@ -306,16 +209,14 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
       stream.sourcePaused = true;
       stream.port?.pause();
     }
-    pending.add(stream);
-    if (stream.sendCredit > 0) scheduleFlush();
+    scheduler.enqueue(stream);
   }
 
   function endLocal(stream: StreamState, reason: string): void {
     if (stream.phase !== 'open') return;
     stream.phase = 'closing';
     stream.closeReason = reason;
-    pending.add(stream);
-    scheduleFlush();
+    scheduler.enqueue(stream);
   }
 
   function activate(stream: StreamState, attach: AttachPort): void {
@@ -379,7 +280,7 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
           });
         }
         stream.sendCredit += credit;
-        if (stream.queue.length > 0 || stream.phase === 'closing') scheduleFlush();
+        scheduler.schedule();
         return;
       }
       case FrameKind.openOk:
@@ -478,7 +379,7 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
     stream.sendCredit = credit;
     activate(stream, opening.attach);
     opening.resolve(stream.handle);
-    if (stream.queue.length > 0) scheduleFlush();
+    if (stream.queue.length > 0) scheduler.schedule();
   }
 
   function allocateId(): number {
@@ -515,7 +416,7 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
       closed = true;
       for (const stream of [...streams.values()])
         terminate(stream, { kind: 'link_closed', reason });
-      control = [];
+      scheduler.stop();
     },
 
     open(target, attach) {
