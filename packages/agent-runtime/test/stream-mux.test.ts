@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import {
   DEFAULT_STREAM_WINDOW_BYTES,
   FrameKind,
@@ -13,6 +15,7 @@ import { DriverError } from '@streamspace/session-driver';
 import { FakeClock, waitFor } from '@streamspace/test-kit';
 import type { StreamEnd, StreamPort, MuxStream } from '../src/streams/stream-port';
 import { StreamOpenError } from '../src/streams/stream-port';
+import { openMuxDuplex } from '../src/streams/mux-duplex';
 import { createMuxPair, startTcpServer } from './stream-link-pair';
 
 const SESSION = '00000000-0000-4000-8000-000000000001';
@@ -305,3 +308,40 @@ describe('stream mux over a real WebSocket link', () => {
     );
   });
 });
+
+describe('a mux stream as a Node Duplex', () => {
+  it('pipes 16 MiB through an echo session with backpressure and ends when the session hangs up', async () => {
+    const echo = await startTcpServer((socket) => socket.pipe(socket));
+    const pair = await createMuxPair();
+    try {
+      const duplex = await openMuxDuplex((attach) =>
+        pair.opener.open({ sessionId: SESSION, port: echo.port }, attach),
+      );
+      const data = randomBytes(16 * 1024 * 1024);
+      const received = createHash('sha256');
+      let bytes = 0;
+      const done = new Promise<void>((resolve) =>
+        duplex.on('data', (chunk: Buffer) => {
+          received.update(chunk);
+          bytes += chunk.length;
+          if (bytes === data.length) resolve();
+        }),
+      );
+      await pipeline(Readable.from(chunksOf(data, 100_000)), duplex, { end: false });
+      await done;
+      assert.equal(received.digest('hex'), createHash('sha256').update(data).digest('hex'));
+      assert.ok(pair.opener.stats().peakQueuedBytes <= WINDOW);
+
+      const ended = new Promise<void>((resolve) => duplex.once('end', () => resolve()));
+      await echo.close();
+      await ended;
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
+function* chunksOf(data: Buffer, size: number): Generator<Buffer> {
+  for (let offset = 0; offset < data.length; offset += size)
+    yield data.subarray(offset, offset + size);
+}
