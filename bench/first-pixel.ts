@@ -21,7 +21,7 @@ import {
 } from '@streamspace/test-kit';
 import { createDockerDriver } from '../agents/docker/src/docker-driver';
 import { createLocalDriver } from '../agents/local/src/local-driver';
-import { LifecycleClient } from '../e2e/lifecycle-support';
+import { dockerScopeEnv, LifecycleClient, removeDockerScope } from '../e2e/lifecycle-support';
 import { startSystem } from '../e2e/support/start-system';
 
 type Platform = 'docker' | 'local';
@@ -109,7 +109,8 @@ async function baseline(platform: Platform, image: string): Promise<Samples> {
 
 /** The whole path: REST request → agent → running → /vnc ticket → RFB → first update. */
 async function fullPath(platform: Platform, image: string): Promise<Samples> {
-  const system = await startSystem({ embeddedAgent: platform });
+  const scope = dockerScopeEnv();
+  const system = await startSystem({ embeddedAgent: platform, env: scope });
   const samples: Samples = { start: [], wake: [], startRunning: [], wakeRunning: [] };
   try {
     const client = new LifecycleClient(system.baseUrl, await system.login());
@@ -136,6 +137,7 @@ async function fullPath(platform: Platform, image: string): Promise<Samples> {
     }
   } finally {
     await system.close();
+    if (platform === 'docker') await removeDockerScope(scope.STREAMSPACE_DOCKER_SCOPE);
   }
   return samples;
 }

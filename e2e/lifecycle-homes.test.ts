@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startSystem, type RunningSystem } from './support/start-system';
 import { ensureTestSessionImage } from '@streamspace/test-kit';
-import { LifecycleClient, readHomeFile, writeHomeFile } from './lifecycle-support';
+import {
+  dockerScopeEnv,
+  LifecycleClient,
+  removeDockerScope,
+  readHomeFile,
+  writeHomeFile,
+} from './lifecycle-support';
 
 /**
  * Issue 5 acceptance: homes survive hibernate/wake and stop/new session, and deleteHome
@@ -13,17 +19,19 @@ for (const platform of ['docker', 'local'] as const) {
   describe(`persistent homes on the ${platform} agent`, () => {
     let system: RunningSystem;
     let client: LifecycleClient;
+    const scope = dockerScopeEnv();
     const name = `lifecycle-${randomBytes(4).toString('hex')}.txt`;
     // Text with a newline, a NUL-free binary-ish tail and non-ASCII: bytes, not just a word.
     const bytes = `written before hibernation ${randomBytes(16).toString('hex')}\nzweite Zeile ✓ ${Date.now()}\n`;
 
     before(async () => {
-      system = await startSystem({ embeddedAgent: platform });
+      system = await startSystem({ embeddedAgent: platform, env: scope });
       client = new LifecycleClient(system.baseUrl, await system.login());
       if (platform === 'docker') await client.useImage('terminal', await ensureTestSessionImage());
     });
     after(async () => {
       await system?.close();
+      if (platform === 'docker') await removeDockerScope(scope.STREAMSPACE_DOCKER_SCOPE);
     });
 
     test('a file written in the session is there after hibernate and wake', async () => {

@@ -5,7 +5,13 @@ import Docker from 'dockerode';
 import type { OrphanSession } from '@streamspace/protocol';
 import { startSystem, type RunningSystem } from './support/start-system';
 import { ensureTestSessionImage, waitFor } from '@streamspace/test-kit';
-import { LifecycleClient, readHomeFile, writeHomeFile } from './lifecycle-support';
+import {
+  dockerScopeEnv,
+  LifecycleClient,
+  removeDockerScope,
+  readHomeFile,
+  writeHomeFile,
+} from './lifecycle-support';
 
 const HEARTBEAT_INTERVAL_MS = 3_000;
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -18,11 +24,13 @@ describe('lifecycle recovery on the docker agent', () => {
   let system: RunningSystem;
   let client: LifecycleClient;
   const handStarted: string[] = [];
+  const scope = dockerScopeEnv();
 
   before(async () => {
     system = await startSystem({
       embeddedAgent: 'docker',
       env: {
+        ...scope,
         STREAMSPACE_HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_INTERVAL_MS),
         STREAMSPACE_HEARTBEAT_TIMEOUT_MS: String(3 * HEARTBEAT_INTERVAL_MS),
         STREAMSPACE_SCHEDULER_INTERVAL_SECONDS: '1',
@@ -41,6 +49,7 @@ describe('lifecycle recovery on the docker agent', () => {
         .remove({ force: true })
         .catch(() => {});
     await system?.close();
+    await removeDockerScope(scope.STREAMSPACE_DOCKER_SCOPE);
   });
 
   test('a control plane killed while a session hibernates comes back with it hibernated and its home intact', async () => {

@@ -1,6 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { createWebSocketStream, WebSocket } from 'ws';
 import type { ConnectResponse, Session, SessionEvent, SessionState } from '@streamspace/protocol';
@@ -99,6 +100,32 @@ export class LifecycleClient {
 }
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+/**
+ * A Docker scope of its own for one test system (STREAMSPACE_DOCKER_SCOPE): systems of other
+ * test files on the same engine then never see its sessions, nor it theirs (which its orphan
+ * policy would otherwise remove).
+ */
+export function dockerScopeEnv(): { STREAMSPACE_DOCKER_SCOPE: string } {
+  return { STREAMSPACE_DOCKER_SCOPE: `e2e-lifecycle-${randomBytes(4).toString('hex')}` };
+}
+
+/** Remove every container and volume left with this scope (homes kept by design, say). */
+export async function removeDockerScope(scope: string): Promise<void> {
+  const filters = { label: [`io.streamspace.scope=${scope}`] };
+  for (const container of await docker.listContainers({ all: true, filters })) {
+    await docker
+      .getContainer(container.Id)
+      .remove({ force: true })
+      .catch(() => {});
+  }
+  for (const volume of (await docker.listVolumes({ filters })).Volumes ?? []) {
+    await docker
+      .getVolume(volume.Name)
+      .remove()
+      .catch(() => {});
+  }
+}
 
 /** Run a shell command inside a Docker session's container (through the engine the driver uses). */
 export async function dockerExec(containerId: string, script: string): Promise<string> {

@@ -41,6 +41,14 @@ const Env = z.object({
   STREAMSPACE_STUCK_TRANSITION_MINUTES: z.coerce.number().min(0.1).default(5),
   STREAMSPACE_ORPHAN_POLICY: z.enum(['remove', 'leave', 'adopt']).default('remove'),
   STREAMSPACE_ORPHAN_GRACE_MINUTES: z.coerce.number().min(0).default(5),
+  /**
+   * Owner label of the built-in Docker agent's containers and volumes: installations (or test
+   * systems) sharing one Docker engine must differ, or each sees the other's sessions as orphans.
+   */
+  STREAMSPACE_DOCKER_SCOPE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
+    .default('default'),
   STREAMSPACE_WEB_DIST: z.string().optional(),
 });
 
@@ -70,6 +78,8 @@ export interface Config {
   orphanPolicy: 'remove' | 'leave' | 'adopt';
   /** How long an orphan is only reported before the policy applies, in ms. */
   orphanGraceMs: number;
+  /** io.streamspace.scope of the built-in Docker agent's containers and volumes. */
+  dockerScope: string;
   webDist: string | undefined;
   /** Identifies this process among control-plane replicas. */
   replicaId: string;
@@ -105,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stuckTransitionMs: Math.round(e.STREAMSPACE_STUCK_TRANSITION_MINUTES * 60_000),
     orphanPolicy: e.STREAMSPACE_ORPHAN_POLICY,
     orphanGraceMs: Math.round(e.STREAMSPACE_ORPHAN_GRACE_MINUTES * 60_000),
+    dockerScope: e.STREAMSPACE_DOCKER_SCOPE,
     webDist: e.STREAMSPACE_WEB_DIST,
     replicaId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   };

@@ -90,7 +90,7 @@ async function createEmbeddedDriver(
 ): Promise<SessionDriver> {
   if (platform === 'docker') {
     const { createDockerDriver } = await import('@streamspace/agent-docker');
-    return createDockerDriver({ logger });
+    return createDockerDriver({ logger, scope: config.dockerScope });
   }
   const { createLocalDriver } = await import('@streamspace/agent-local');
   return createLocalDriver({ dataDir: join(config.dataDir, 'local-agent'), logger });
