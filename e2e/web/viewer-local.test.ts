@@ -233,6 +233,16 @@ test('the session detail shows the timeline with actors and reasons', async () =
   await row.getByText('running', { exact: true }).waitFor();
   assert.match(await row.innerText(), /admin/);
   await screenshot(page, 'admin-sessions');
+
+  // The same list as cards on a phone, without sideways scrolling.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('link', { name: 'My sessions' }).click();
+  await page.locator(`tr[data-session-id="${sessionId}"]`).waitFor();
+  const overflow = await page.evaluate<number>(
+    'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+  );
+  assert.ok(overflow <= 0, `My sessions scrolls sideways by ${overflow}px at 390px`);
+  await screenshot(page, 'my-sessions-phone');
   assert.deepEqual(errors, []);
   await page.close();
 });
