@@ -7,13 +7,10 @@ import type {
   OrphanStatus,
   SessionObservation,
 } from '@streamspace/protocol';
-import { SessionSpec } from '@streamspace/protocol';
-import { generatePassword } from '../auth/secrets';
 import type { Db } from '../db/database';
 import type { CommandSink, SessionChanged } from '../sessions/session-ports';
-import { homeKeyFor } from '../sessions/session-spec-builder';
 import { lifecycleDb, lifecycleTrx } from './lifecycle-tables';
-import { SCHEDULER_ACTOR } from './lifecycle-policy';
+import { adoptOrphan } from './orphan-adoption';
 import { formatMinutes, formatTime } from './lifecycle-wording';
 
 /** pg allows 65,535 bind parameters per statement; inventories may hold 100,000 sessions. */
@@ -208,86 +205,6 @@ export function createOrphanReconciler({
     });
   }
 
-  /** Adopt: give the orphan a sessions row so its owner and admins can see and stop it. */
-  async function adopt(
-    orphan: {
-      agentId: string;
-      sessionId: string;
-      knownAs: string;
-      details: Record<string, string>;
-    },
-    now: number,
-  ): Promise<string | undefined> {
-    if (orphan.knownAs === 'stopped')
-      return 'the database says it was stopped, and stopped is final';
-    const { userId, templateId } = orphan.details;
-    if (userId === undefined || templateId === undefined) {
-      return 'the agent did not report its userId and templateId';
-    }
-    const template = await db
-      .selectFrom('templates')
-      .selectAll()
-      .where('id', '=', templateId)
-      .executeTakeFirst();
-    const user = await db
-      .selectFrom('users')
-      .select('id')
-      .where('id', '=', userId)
-      .executeTakeFirst();
-    const agent = await db
-      .selectFrom('agents')
-      .select(['platform', 'name'])
-      .where('id', '=', orphan.agentId)
-      .executeTakeFirst();
-    if (template === undefined || user === undefined || agent === undefined) {
-      return `its user, template "${templateId}" or agent is unknown here`;
-    }
-    const homeKey = SessionSpec.shape.homeKey.safeParse(orphan.details.homeKey).success
-      ? (orphan.details.homeKey as string)
-      : homeKeyFor(userId, template);
-    const reason = `adopted: found running on agent ${agent.name} at ${formatTime(now, now)} without a database record`;
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('sessions')
-        .values({
-          id: orphan.sessionId,
-          userId,
-          templateId,
-          platform: agent.platform,
-          agentId: orphan.agentId,
-          state: 'running',
-          stateReason: reason,
-          homeKey,
-          // Unknown to us: viewing works after the next hibernate and wake restarts it with this one.
-          vncPassword: generatePassword(8),
-          details: JSON.stringify(orphan.details),
-          idleTimeoutMinutes: template.idleTimeoutMinutes,
-          maxDurationMinutes: template.maxDurationMinutes,
-          lastActivityAt: new Date(now),
-        })
-        .execute();
-      await trx
-        .insertInto('sessionEvents')
-        .values({
-          sessionId: orphan.sessionId,
-          kind: 'transition',
-          fromState: null,
-          toState: 'running',
-          actor: SCHEDULER_ACTOR,
-          reason,
-        })
-        .execute();
-      await lifecycleTrx(trx)
-        .updateTable('orphanSessions')
-        .set({ status: 'adopted', reason, updatedAt: new Date(now) })
-        .where('agentId', '=', orphan.agentId)
-        .where('sessionId', '=', orphan.sessionId)
-        .execute();
-    });
-    changed(orphan.sessionId);
-    return undefined;
-  }
-
   async function run(): Promise<OrphanReport> {
     const report: OrphanReport = {
       removing: [],
@@ -360,7 +277,7 @@ export function createOrphanReconciler({
           log.info({ agentId: orphan.agentId, sessionId: orphan.sessionId }, 'orphan removal sent');
           act('removing', orphan.sessionId);
         } else if (policy === 'adopt') {
-          const refused = await adopt(orphan, now);
+          const refused = await adoptOrphan({ db, changed }, orphan, now);
           if (refused === undefined) {
             log.info(
               { agentId: orphan.agentId, sessionId: orphan.sessionId },
