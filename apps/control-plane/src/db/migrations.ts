@@ -1,13 +1,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as initial from './migrations/0001-initial';
 import * as sessionDeletedAt from './migrations/0002-session-deleted-at';
-import * as lifecycle from './migrations/0004-lifecycle';
+import * as lifecycle from './migrations/0003-lifecycle';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-session-deleted-at': sessionDeletedAt,
-  '0004-lifecycle': lifecycle,
+  '0003-lifecycle': lifecycle,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -5,7 +5,7 @@ import type { Database } from '../db/schema';
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
-/** Tables added by migration 0004-lifecycle; only the scheduler module reads them. */
+/** Tables added by migration 0003-lifecycle; only the scheduler module reads them. */
 // A type alias, not an interface: withTables<T> needs T to be an indexable record.
 export type LifecycleTables = {
   orphanSessions: {

@@ -32,7 +32,7 @@ export type OrphanAction = 'reported' | keyof OrphanReport;
  * in orphan_sessions for admins; after the grace period the leader's pass applies
  * STREAMSPACE_ORPHAN_POLICY. Removal is an ordinary stop_session to the agent (drivers stop
  * any session id they hold, idempotently) for a session id the sessions table may not have:
- * migration 0004 lets agent_commands name a recorded orphan for exactly this.
+ * migration 0003 lets agent_commands name a recorded orphan for exactly this.
  */
 export function createOrphanReconciler({
   db,
