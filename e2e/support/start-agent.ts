@@ -42,6 +42,9 @@ export async function startAgentProcess(
     join(dir, 'credentials.json'),
     '--name',
     name,
+    // A Docker agent of its own scope: other systems on this engine (parallel tests) must not
+    // see its containers as theirs, nor as orphans to remove.
+    ...(platform === 'docker' ? ['--scope', name] : []),
     ...extraArgs,
   ];
   const entry = `agents/${platform}/src/main.ts`;

@@ -110,6 +110,8 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     STREAMSPACE_HEARTBEAT_INTERVAL_MS: '500',
     STREAMSPACE_HEARTBEAT_TIMEOUT_MS: '2000',
     STREAMSPACE_LOG_LEVEL: 'info',
+    // The built-in Docker agent owns only its own containers: parallel systems share dockerd.
+    STREAMSPACE_DOCKER_SCOPE: `e2e-${randomBytes(4).toString('hex')}`,
     ...options.env,
   };
   const launch = async (): Promise<RunningProcess> => {

@@ -61,6 +61,7 @@ export function parseAgentCliOptions(
       // Driver flags: declared so that `--flag value` parses as a string, not a boolean.
       'docker-host': { type: 'string' },
       network: { type: 'string' },
+      scope: { type: 'string' },
       kubeconfig: { type: 'string' },
       namespace: { type: 'string' },
       'storage-class': { type: 'string' },
