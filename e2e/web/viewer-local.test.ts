@@ -211,6 +211,19 @@ test('remote resize makes the desktop the size of the browser window', async () 
     { timeoutMs: 15_000, intervalMs: 200 },
   );
   await viewer.getByRole('button', { name: 'Remote resize' }).click();
+
+  // The desktop takes every key (Tab too); Ctrl+Alt+Shift hands the keyboard back.
+  await clickRemote(viewer, 0.5, 0.5);
+  await viewer.keyboard.down('Control');
+  await viewer.keyboard.down('Alt');
+  await viewer.keyboard.press('Shift');
+  await viewer.keyboard.up('Alt');
+  await viewer.keyboard.up('Control');
+  assert.equal(
+    await viewer.evaluate<string | null>('document.activeElement.getAttribute("aria-label")'),
+    'Back to my sessions',
+    'focus moved to the toolbar',
+  );
   assert.equal(
     await viewer.getByRole('button', { name: 'Remote resize' }).getAttribute('aria-pressed'),
     'false',
