@@ -34,7 +34,14 @@ export async function spawnTs<T>(
   children.push(child);
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<T>((resolve, reject) => {
-    lines.once('line', (line) => resolve(JSON.parse(line) as T));
+    // The first JSON line; anything else (e.g. --trace-gc output) is passed through.
+    const onLine = (line: string) => {
+      if (!line.startsWith('{')) return void process.stderr.write(`${line}\n`);
+      lines.off('line', onLine);
+      lines.on('line', (rest) => process.stderr.write(`${rest}\n`));
+      resolve(JSON.parse(line) as T);
+    };
+    lines.on('line', onLine);
     child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)));
   });
   return { child, first };
