@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import { startAgent, type RunningAgent } from './start-agent';
+import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+
+let system: WebSystem;
+let browser: TestBrowser;
+let agent: RunningAgent;
+let adminToken: string;
+
+before(async () => {
+  system = await startWebSystem({ embeddedAgent: 'none' });
+  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
+  await apiCall(system.apiUrl, adminToken, 'PATCH', '/templates/terminal', {
+    idleTimeoutMinutes: 1,
+  });
+  agent = await startAgent(system.apiUrl, adminToken, 'local', 'local-idle');
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (adminToken) await stopAllSessions(system.apiUrl, adminToken);
+  await agent?.stop();
+  await system?.stop();
+});
+
+/** Seconds left in "Hibernates in 0m 42s", or null when no countdown is shown. */
+function secondsLeft(text: string): number | null {
+  const match = /Hibernates in (\d+)m (\d+)s/.exec(text);
+  return match ? Number(match[1]) * 60 + Number(match[2]) : null;
+}
+
+test('an idle session warns with a countdown, and Keep alive pushes hibernation back', async () => {
+  const session = (await apiCall(system.apiUrl, adminToken, 'POST', '/sessions', {
+    templateId: 'terminal',
+    platform: 'local',
+  })) as { id: string };
+
+  const { page, errors } = await browser.newPage();
+  await page.goto(`${system.url}/sign-in`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(system.adminPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'My sessions' }).click();
+  const row = page.locator(`tr[data-session-id="${session.id}"]`);
+  await row.getByText('running', { exact: true }).waitFor({ timeout: 60_000 });
+
+  // Under five minutes left: the countdown is a warning with a way to keep the session.
+  const idle = row.locator('.countdown-warn');
+  await idle.waitFor();
+  const first = secondsLeft(await idle.innerText());
+  assert.ok(first !== null && first <= 60, `a one-minute countdown: ${await idle.innerText()}`);
+  await waitFor(
+    'the countdown to run down',
+    async () => (secondsLeft(await idle.innerText()) ?? 60) <= first - 3,
+    { timeoutMs: 15_000, intervalMs: 250 },
+  );
+  await screenshot(page, 'idle-countdown');
+
+  const lowered = secondsLeft(await idle.innerText()) ?? 0;
+  await row.getByRole('button', { name: 'Keep alive' }).click();
+  await waitFor(
+    'Keep alive to push the countdown back',
+    async () => (secondsLeft(await idle.innerText()) ?? 0) >= lowered + 2,
+    { timeoutMs: 15_000, intervalMs: 250 },
+  );
+  assert.deepEqual(errors, []);
+  await page.close();
+});
