@@ -230,6 +230,33 @@ test('remote resize makes the desktop the size of the browser window', async () 
   );
 });
 
+test('toolbar: fullscreen on and off, disconnect, then reconnect', async () => {
+  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  assert.ok(viewer, 'the viewer tab is still open');
+  await waitForDesktop(viewer);
+  const fullscreen = viewer.getByRole('button', { name: 'Fullscreen' });
+  await fullscreen.click();
+  await waitFor(
+    'fullscreen',
+    async () => (await fullscreen.getAttribute('aria-pressed')) === 'true',
+  );
+  assert.equal(
+    await viewer.evaluate<string | null>('document.fullscreenElement?.className ?? null'),
+    'viewer',
+  );
+  await fullscreen.click();
+  await waitFor(
+    'windowed',
+    async () => (await fullscreen.getAttribute('aria-pressed')) === 'false',
+  );
+
+  await viewer.getByRole('button', { name: 'Disconnect' }).click();
+  await viewer.getByRole('heading', { name: 'Disconnected' }).waitFor();
+  await viewer.getByRole('button', { name: 'Reconnect now' }).click();
+  const again = await waitForDesktop(viewer);
+  assert.ok(again.detail > 0.01, 'the desktop is back after reconnecting');
+});
+
 test('the session detail shows the timeline with actors and reasons', async () => {
   const { page, errors } = await browser.newPage();
   await page.goto(`${system.url}/sessions/${sessionId}`);
