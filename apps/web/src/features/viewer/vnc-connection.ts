@@ -9,6 +9,9 @@ import { ApiError } from '../../api/api-error';
 import { backoffMs, type ViewerStatus } from './viewer-status';
 import { webSocketUrl } from './web-socket-url';
 
+/** A connection that lasted this long (ms) resets the backoff; a flapping one does not. */
+const STABLE_CONNECTION_MS = 10_000;
+
 export interface ViewerSettings {
   scale: boolean;
   remoteResize: boolean;
@@ -48,6 +51,7 @@ export function createVncConnection(deps: VncConnectionDeps): VncConnection {
   let settings = deps.settings;
   let status: ViewerStatus = { kind: 'connecting', attempt: 1 };
   let failures = 0;
+  let connectedAt = 0;
   let retryTimer: number | undefined;
   let stopped = false; // destroyed, or the user pressed Disconnect
   let destroyed = false;
@@ -163,7 +167,7 @@ export function createVncConnection(deps: VncConnectionDeps): VncConnection {
 
     connection.addEventListener('connect', () => {
       if (myGeneration !== generation) return;
-      failures = 0;
+      connectedAt = Date.now();
       setStatus({ kind: 'connected' });
       connection.focus({ preventScroll: true });
     });
@@ -179,6 +183,8 @@ export function createVncConnection(deps: VncConnectionDeps): VncConnection {
       if (myGeneration !== generation) return;
       rfb = null;
       if (stopped) return setStatus({ kind: 'disconnected' });
+      if (connectedAt > 0 && Date.now() - connectedAt >= STABLE_CONNECTION_MS) failures = 0;
+      connectedAt = 0;
       handleDrop(closeEvent, securityFailure);
     });
   };
