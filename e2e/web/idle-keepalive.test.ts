@@ -67,6 +67,17 @@ test('an idle session warns with a countdown, and Keep alive pushes hibernation 
     async () => (secondsLeft(await idle.innerText()) ?? 0) >= lowered + 2,
     { timeoutMs: 15_000, intervalMs: 250 },
   );
+
+  // The viewer warns too, over the desktop.
+  await row.getByRole('link', { name: 'Open' }).click();
+  const banner = page.locator('.idle-banner');
+  await banner.getByText(/Hibernates in \dm \d+s/).waitFor();
+  await banner.getByRole('button', { name: 'Keep alive' }).waitFor();
+  await page
+    .locator('[data-testid="viewer-status"]')
+    .filter({ hasText: 'Connected' })
+    .waitFor({ timeout: 30_000 });
+  await screenshot(page, 'viewer-idle-warning');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -1,8 +1,9 @@
-import type { SessionState } from '@streamspace/protocol';
+import type { Session } from '@streamspace/protocol';
 import { useEffect, useRef, useState } from 'react';
 import { useParams } from 'react-router';
 import { errorMessage, isApiError } from '../api/api-error';
 import { ErrorPanel } from '../components/error-panel';
+import { IdleBanner } from '../features/sessions/idle-countdown';
 import { useSession, useSessionMutation } from '../features/sessions/use-sessions';
 import { ClipboardPanel } from '../features/viewer/clipboard-panel';
 import { StatusOverlay } from '../features/viewer/status-overlay';
@@ -36,24 +37,12 @@ export function SessionViewerPage() {
       />
     );
   }
-  return (
-    <Viewer
-      sessionId={id}
-      title={session.data?.templateName ?? 'Session'}
-      state={session.data?.state}
-    />
-  );
+  return <Viewer sessionId={id} session={session.data} />;
 }
 
-function Viewer({
-  sessionId,
-  title,
-  state,
-}: {
-  sessionId: string;
-  title: string;
-  state: SessionState | undefined;
-}) {
+function Viewer({ sessionId, session }: { sessionId: string; session: Session | undefined }) {
+  const title = session?.templateName ?? 'Session';
+  const state = session?.state;
   const frame = useRef<HTMLDivElement>(null);
   const screen = useRef<HTMLDivElement>(null);
   const toolbarFocus = useRef<HTMLDivElement>(null);
@@ -61,6 +50,7 @@ function Viewer({
   const [clipboardOpen, setClipboardOpen] = useState(false);
   const [fullscreen, setFullscreen] = useState(false);
   const wake = useSessionMutation();
+  const keepAlive = useSessionMutation();
   const { status, remoteClipboard, connection } = useVncViewer(sessionId, screen, settings, state);
 
   useEffect(() => {
@@ -111,6 +101,12 @@ function Viewer({
       </div>
       <div className="viewer-body">
         <div className="viewer-screen" ref={screen} data-testid="viewer-screen" />
+        {session ? (
+          <IdleBanner
+            session={session}
+            onKeepAlive={() => keepAlive.mutate({ id: sessionId, action: 'keepalive' })}
+          />
+        ) : null}
         <StatusOverlay
           status={status}
           actions={{

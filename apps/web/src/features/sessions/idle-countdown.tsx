@@ -3,7 +3,7 @@ import { useNow } from '../../components/use-now';
 import { formatDuration } from './format-duration';
 
 /** Show the countdown as a warning below this many ms. */
-const WARN_MS = 5 * 60_000;
+export const IDLE_WARN_MS = 5 * 60_000;
 
 /** "Hibernates in 4m 12s if idle" for a running session with an idle deadline. */
 export function IdleCountdown({
@@ -18,7 +18,7 @@ export function IdleCountdown({
     return <span className="muted">—</span>;
   }
   const left = Date.parse(session.hibernateAt) - now;
-  const warn = left < WARN_MS;
+  const warn = left < IDLE_WARN_MS;
   return (
     <span className={warn ? 'countdown countdown-warn' : 'countdown'}>
       <span title={`Idle hibernation at ${new Date(session.hibernateAt).toLocaleString()}`}>
@@ -30,5 +30,23 @@ export function IdleCountdown({
         </button>
       ) : null}
     </span>
+  );
+}
+
+/** Over the desktop: the idle warning only once it matters, with Keep alive. */
+export function IdleBanner({
+  session,
+  onKeepAlive,
+}: {
+  session: Session;
+  onKeepAlive: () => void;
+}) {
+  const now = useNow(1000);
+  if (session.state !== 'running' || !session.hibernateAt) return null;
+  if (Date.parse(session.hibernateAt) - now >= IDLE_WARN_MS) return null;
+  return (
+    <div className="idle-banner" role="status">
+      <IdleCountdown session={session} onKeepAlive={onKeepAlive} />
+    </div>
   );
 }
