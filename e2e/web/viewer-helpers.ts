@@ -77,6 +77,8 @@ export interface TextLine {
   /** Remote-screen pixel coordinates of a point inside the line's first characters. */
   x: number;
   y: number;
+  /** The rightmost dark pixel of the line (its last character or the cursor block). */
+  right: number;
 }
 
 /**
@@ -127,7 +129,11 @@ const XTERM_LINES_SCRIPT = `(() => {
       outer: for (let x = inner[0]; x <= inner[1]; x += 1) {
         for (let yy = start; yy < y; yy += 1) if (dark(x, yy)) { firstX = x; break outer; }
       }
-      lines.push({ x: firstX + 8, y: Math.round((start + y - 1) / 2) });
+      let lastX = firstX;
+      for (let x = inner[0]; x <= inner[1]; x += 1) {
+        for (let yy = start; yy < y; yy += 1) if (dark(x, yy)) lastX = x;
+      }
+      lines.push({ x: firstX + 8, y: Math.round((start + y - 1) / 2), right: lastX });
       start = -1;
     }
   }

@@ -189,6 +189,47 @@ test('clipboard both ways: text sent from the panel is pasted remotely and comes
   await viewer.getByRole('button', { name: 'Close' }).click();
 });
 
+test('view only: keys typed while it is on never reach the desktop', async () => {
+  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  assert.ok(viewer, 'the viewer tab is still open');
+  await waitForDesktop(viewer);
+  await clickRemote(viewer, 0.2, 0.25);
+  await viewer.keyboard.type('clear', { delay: 20 });
+  await viewer.keyboard.press('Enter');
+  const promptRight = async () => {
+    const lines = await xtermTextLines(viewer);
+    return lines.length === 1 ? lines[0]!.right : undefined;
+  };
+  const width0 = await waitFor('a cleared terminal', promptRight, { timeoutMs: 15_000 });
+
+  const viewOnly = viewer.getByRole('button', { name: 'View only' });
+  await viewOnly.click();
+  assert.equal(await viewOnly.getAttribute('aria-pressed'), 'true');
+  await clickRemote(viewer, 0.2, 0.25);
+  await viewer.keyboard.type('zzzz', { delay: 20 });
+  await viewOnly.click();
+  assert.equal(await viewOnly.getAttribute('aria-pressed'), 'false');
+  await clickRemote(viewer, 0.2, 0.25);
+
+  // Keys travel in order on one connection: once 'y' shows, 'zzzz' would have shown first.
+  // One character must move the line end by exactly as much as the next one does.
+  await viewer.keyboard.type('y');
+  const width1 = await waitFor('"y" to appear', async () => {
+    const right = await promptRight();
+    return right !== undefined && right > width0 ? right : undefined;
+  });
+  await viewer.keyboard.type('y');
+  const width2 = await waitFor('the second "y" to appear', async () => {
+    const right = await promptRight();
+    return right !== undefined && right > width1 ? right : undefined;
+  });
+  assert.ok(
+    width1 - width0 <= width2 - width1 + 1,
+    `only one character arrived (moved ${width1 - width0}px; one character is ${width2 - width1}px)`,
+  );
+  await viewer.keyboard.press('Control+U');
+});
+
 test('remote resize makes the desktop the size of the browser window', async () => {
   const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
   assert.ok(viewer, 'the viewer tab is still open');
