@@ -116,6 +116,21 @@ for (const platform of ['local', 'docker'] as const) {
       third.probe.close();
     });
 
+    test('hibernating closes the viewer with 4011 and the state; after wake a viewer works', async () => {
+      const viewer = await openViewer(client, sessionId);
+      await assertDesktopPixels(viewer);
+      await client.action(sessionId, 'hibernate');
+      const closed = await viewer.closed;
+      assert.equal(closed.code, CloseCode.sessionNotRunning);
+      assert.match(closed.reason, /hibernat/);
+      await client.waitForState(sessionId, ['hibernated'], 60_000);
+      await client.action(sessionId, 'wake');
+      await client.waitForState(sessionId, ['running'], 60_000);
+      const again = await openViewer(client, sessionId);
+      await assertDesktopPixels(again);
+      again.probe.close();
+    });
+
     test('killing the agent closes the viewer with a reason; after it reconnects the session still runs', async () => {
       const viewer = await openViewer(client, sessionId);
       await assertDesktopPixels(viewer);

@@ -237,6 +237,22 @@ export async function createApp({
     listen((agentId: string) => feed.publish({ kind: 'agent', id: agentId }));
   }
   viewerEvents.touch = (sessionId) => sessions.touch(sessionId);
+  // Viewers of a session that stops running hear why at once (close 4011 with the state),
+  // rather than when the VNC server's socket goes away.
+  feed.subscribe((change) => {
+    if (change.kind !== 'session' || vnc.viewerCount(change.id) === 0) return;
+    void db
+      .selectFrom('sessions')
+      .select('state')
+      .where('id', '=', change.id)
+      .executeTakeFirst()
+      .then((row) => {
+        if (row !== undefined && row.state !== 'running') {
+          vnc.closeViewers(change.id, CloseCode.sessionNotRunning, `the session is ${row.state}`);
+        }
+      })
+      .catch((error: Error) => logger.warn({ err: error.message }, 'closing viewers failed'));
+  });
   registerSessionRoutes(http, { sessions, guard });
   registerEventStreamRoutes(http, {
     guard,
