@@ -71,7 +71,11 @@ log "Xvnc ready on port $VNC_PORT, display $DISPLAY, geometry $GEOMETRY"
 cd "$HOME" 2>/dev/null || cd /tmp
 WM_PID=
 case $WM in
-  twm) twm &
+  twm)
+    # twm's default makes the user click to place every new window, which in a browser looks
+    # like an empty desktop with an outline stuck to the pointer: place windows without asking.
+    printf 'RandomPlacement\nUsePPosition "on"\nNoGrabServer\nDecorateTransients\n' >"$RUNTIME_DIR/twmrc"
+    twm -f "$RUNTIME_DIR/twmrc" &
     WM_PID=$! ;;
   openbox) openbox &
     WM_PID=$! ;;
