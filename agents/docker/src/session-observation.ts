@@ -1,7 +1,14 @@
 import { constants } from 'node:os';
 import type Docker from 'dockerode';
 import { DEFAULT_VNC_PORT, type SessionObservation } from '@streamspace/protocol';
-import { homeVolumeName, hibernationVolumeName, LABEL_HOME, LABEL_VNC_PORT } from './docker-labels';
+import {
+  homeVolumeName,
+  hibernationVolumeName,
+  LABEL_HOME,
+  LABEL_TEMPLATE_ID,
+  LABEL_USER_ID,
+  LABEL_VNC_PORT,
+} from './docker-labels';
 
 const REASON_MAX = 1024;
 const SIGNAL_NAMES = new Map(
@@ -89,6 +96,11 @@ function containerDetails(
     homeVolume: homeVolumeName(labels[LABEL_HOME] ?? ''),
   };
   if (ip !== '') details.ip = ip;
+  // Who and what the container was started for: lets the control plane adopt an orphan.
+  const userId = labels[LABEL_USER_ID];
+  const templateId = labels[LABEL_TEMPLATE_ID];
+  if (userId !== undefined && userId !== '') details.userId = userId;
+  if (templateId !== undefined && templateId !== '') details.templateId = templateId;
   return details;
 }
 

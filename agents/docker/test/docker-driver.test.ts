@@ -115,6 +115,9 @@ describe('docker driver', { timeout: 10 * 60_000 }, () => {
     const inspected = await env.driver.inspect(spec.sessionId);
     assert.equal(inspected?.status, 'failed');
     assert.equal(inspected?.reason, 'container exited with code 137 (killed by SIGKILL)');
+    // Owner and template travel with the observation, so an orphan can be adopted.
+    assert.equal(inspected?.details.userId, spec.userId);
+    assert.equal(inspected?.details.templateId, spec.templateId);
     await assert.rejects(env.driver.openStream(spec.sessionId, 5900), {
       code: 'session_not_found',
     });
