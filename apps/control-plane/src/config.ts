@@ -14,8 +14,6 @@ const Env = z.object({
   STREAMSPACE_ADMIN_PASSWORD: z.string().min(8).optional(),
   /** Origins allowed to open /vnc WebSockets, comma separated; the request's own host is always allowed. */
   STREAMSPACE_ALLOWED_ORIGINS: z.string().default(''),
-  /** Public base URL (used in the connect endpoint's URL and the enrollment command). */
-  STREAMSPACE_PUBLIC_URL: z.string().url().optional(),
   STREAMSPACE_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -60,7 +58,6 @@ export interface Config {
   embeddedPostgresPort: number;
   adminPassword: string | undefined;
   allowedOrigins: string[];
-  publicUrl: string | undefined;
   logLevel: z.infer<typeof Env>['STREAMSPACE_LOG_LEVEL'];
   embeddedAgent: 'local' | 'docker' | 'none' | 'auto';
   heartbeatIntervalMs: number;
@@ -101,7 +98,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: e.STREAMSPACE_ALLOWED_ORIGINS.split(',')
       .map((o) => o.trim())
       .filter(Boolean),
-    publicUrl: e.STREAMSPACE_PUBLIC_URL,
     logLevel: e.STREAMSPACE_LOG_LEVEL,
     embeddedAgent: e.STREAMSPACE_EMBEDDED_AGENT,
     heartbeatIntervalMs: e.STREAMSPACE_HEARTBEAT_INTERVAL_MS,
