@@ -16,7 +16,7 @@ import { migrateToLatest } from './db/migrations';
 import { registerHealthRoutes } from './http/health-routes';
 import { createHttpServer } from './http/http-server';
 import { DEFAULT_WEB_DIST, registerWebUi } from './http/web-ui';
-import { createMetrics } from './metrics/metrics';
+import { createMetrics, registerCollectedGauge } from './metrics/metrics';
 import { createTemplateService } from './templates/template-service';
 import { registerTemplateRoutes } from './templates/template-routes';
 import { createUserService, ensureAdminUser } from './users/user-service';
@@ -214,6 +214,21 @@ export async function createApp({
         criteria,
       ),
   });
+  registerCollectedGauge(
+    metrics,
+    'streamspace_sessions',
+    'Sessions by state (not deleted).',
+    'state',
+    async () => {
+      const rows = await db
+        .selectFrom('sessions')
+        .select(['state', (eb) => eb.fn.countAll<string>().as('count')])
+        .where('deletedAt', 'is', null)
+        .groupBy('state')
+        .execute();
+      return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
+    },
+  );
   const agentEvents = createSessionAgentEvents({ db, logger, changed, commands });
   const agentActor = async (agentId: string | null) => {
     if (agentId === null) return 'system';

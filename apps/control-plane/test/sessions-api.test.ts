@@ -67,6 +67,8 @@ describe('sessions API with a real agent runtime', () => {
     assert.equal(events[0].actor, 'user:alice');
     assert.equal(events[2].actor, 'agent:local-1');
     assert.equal(agent.driver.count('start', id), 1);
+    const metrics = await fetch(`${cp.url}/metrics`).then((response) => response.text());
+    assert.match(metrics, /streamspace_sessions\{state="running"\} [1-9]/);
   });
 
   it('hibernates, wakes and stops through the agent, refusing illegal moves with 409', async () => {
