@@ -9,6 +9,12 @@ export interface ViewerPortOptions {
   /** Every client→server message, for activity stamps and metrics. */
   onInput(bytes: number): void;
   onOutput(bytes: number): void;
+  /**
+   * The session's state now, asked when the session closes the connection: a session that
+   * is hibernating or stopping closes its VNC server, and the viewer is told that (4011)
+   * rather than a plain normal close.
+   */
+  sessionState(): Promise<string | undefined>;
 }
 
 /**
@@ -35,10 +41,23 @@ export function viewerPort(ws: WebSocket, options: ViewerPortOptions): AttachPor
       pause: () => ws.pause(),
       resume: () => ws.resume(),
       terminate: (end) => {
-        const { code, reason } = closeFor(end);
         // Resumed so the closing handshake is read; a paused ws waits 30 s for it.
         ws.resume();
-        ws.close(code, reason);
+        if (end.kind !== 'peer_closed') {
+          const { code, reason } = closeFor(end);
+          ws.close(code, reason);
+          return;
+        }
+        void options
+          .sessionState()
+          .catch(() => undefined)
+          .then((state) => {
+            const { code, reason } =
+              state !== undefined && state !== 'running'
+                ? { code: CloseCode.sessionNotRunning, reason: `the session is ${state}` }
+                : closeFor(end);
+            ws.close(code, reason);
+          });
       },
     };
   };

@@ -133,6 +133,14 @@ export function createVncProxy(deps: VncProxyDeps) {
         }
       },
       onOutput: (bytes) => metrics?.toViewer.inc(bytes),
+      sessionState: async () =>
+        (
+          await db
+            .selectFrom('sessions')
+            .select('state')
+            .where('id', '=', sessionId)
+            .executeTakeFirst()
+        )?.state,
     });
     try {
       await endpoint.openStream({ sessionId, port: vncPortOf(session.details) }, (stream) => {
