@@ -46,6 +46,7 @@ async function measure(path: PathUnderTest): Promise<PathResult> {
   const pids = path.processes;
   const closeAll = (conns: Conn[]) => conns.forEach((conn) => conn.close());
 
+  log(`pids ${pids.map((p) => `${p.role}=${p.pid}`).join(' ')}`);
   log('bulk');
   const rates: number[] = [];
   const cpuBefore = pids.map((p) => cpuSeconds([p.pid]));

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { readIntoReusedBuffer } from './reused-read-buffer';
 import type { AttachPort } from './stream-mux';
 
 /**
@@ -13,12 +14,15 @@ export function duplexPort(duplex: Duplex): AttachPort {
       ended = true;
       stream.end(reason);
     };
-    duplex.on('data', (chunk: Buffer) => stream.push(chunk));
     duplex.on('end', () => finish('end of stream'));
     duplex.on('error', (error: NodeJS.ErrnoException) =>
       finish(`socket error ${error.code ?? ''}`.trim()),
     );
     duplex.on('close', () => finish('socket closed'));
+    // stream.push copies what it is given, so a TCP socket can read into one reused buffer.
+    if (!readIntoReusedBuffer(duplex, (chunk) => stream.push(chunk))) {
+      duplex.on('data', (chunk: Buffer) => stream.push(chunk));
+    }
     // It may have died between connecting and being attached (its 'close' already fired).
     if (duplex.destroyed) queueMicrotask(() => finish('socket closed'));
     return {

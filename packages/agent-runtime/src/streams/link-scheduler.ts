@@ -7,7 +7,7 @@ import {
 } from '@streamspace/protocol';
 import type { ByteQueue } from './byte-queue';
 import type { StreamPort } from './stream-port';
-import type { ScratchReuse } from './websocket-binary-link';
+import type { PartsLink } from './websocket-binary-link';
 
 /**
  * Above this many bytes queued on the link's socket, stop writing and wait for onWritable;
@@ -64,12 +64,11 @@ export function createLinkScheduler({
   let flushScheduled = false;
   let waitingForLink = false;
   let stopped = false;
+  const toResume: ScheduledStream[] = [];
 
-  // On a link that copies in send() (the agent's masking WebSocket client), batches are built
-  // in one reused buffer: a fresh 256 KiB buffer per message made V8's collector the agent's
-  // largest CPU cost.
-  const reuse = (link as BinaryLink & ScratchReuse).reusableAfterSend === true;
-  let scratch = Buffer.alloc(0);
+  // Queued DATA comes out of the streams' queues as views that are only valid until the next
+  // push, so every message is copied (or masked into a slab) before sendParts returns.
+  const partsLink = link as BinaryLink & PartsLink;
 
   link.onWritable(() => {
     if (waitingForLink) schedule();
@@ -82,12 +81,8 @@ export function createLinkScheduler({
   }
 
   function sendParts(parts: Buffer[], bytes: number): void {
-    if (parts.length === 1) return link.send(parts[0] as Buffer);
-    if (!reuse) return link.send(Buffer.concat(parts, bytes));
-    if (scratch.length < bytes) scratch = Buffer.allocUnsafe(Math.max(bytes, BATCH_BYTES * 2));
-    let offset = 0;
-    for (const part of parts) offset += part.copy(scratch, offset);
-    link.send(scratch.subarray(0, bytes));
+    if (partsLink.sendParts !== undefined) return partsLink.sendParts(parts, bytes);
+    link.send(Buffer.concat(parts, bytes));
   }
 
   function flush(): void {
@@ -110,7 +105,7 @@ export function createLinkScheduler({
           progressed = true;
           if (stream.sourcePaused && stream.queue.length <= resumeAt) {
             stream.sourcePaused = false;
-            stream.port?.resume();
+            toResume.push(stream);
           }
         }
         pending.delete(stream);
@@ -126,6 +121,7 @@ export function createLinkScheduler({
           sendParts(parts, bytes);
           parts = [];
           bytes = 0;
+          resumeSources();
           if (link.bufferedBytes() > LINK_HIGH_WATER_BYTES) {
             waitingForLink = true;
             break;
@@ -135,6 +131,18 @@ export function createLinkScheduler({
       if (!progressed) break; // what is left waits for credit
     }
     if (parts.length > 0) sendParts(parts, bytes);
+    resumeSources();
+  }
+
+  /**
+   * Resume paused sources only once the views taken from their queues have been copied into
+   * a sent message: a resumed source may push synchronously (a Duplex's held write callback),
+   * and a push may reuse the queue's memory those views point into.
+   */
+  function resumeSources(): void {
+    for (const stream of toResume.splice(0)) {
+      if (stream.phase === 'open' && !stream.sourcePaused) stream.port?.resume();
+    }
   }
 
   return {

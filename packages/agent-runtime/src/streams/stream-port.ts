@@ -28,7 +28,10 @@ export type StreamEnd =
 /** What the mux hands to the code that owns a stream's local end. */
 export interface MuxStream {
   readonly id: number;
-  /** Bytes from the local source for the peer. The mux pauses the port when its queue fills. */
+  /**
+   * Bytes from the local source for the peer; copied before this returns, so the caller may
+   * reuse the buffer. The mux pauses the port when its queue fills.
+   */
   push(chunk: Buffer): void;
   /** The local end finished: send what is queued, then CLOSE. Idempotent. */
   end(reason?: string): void;
