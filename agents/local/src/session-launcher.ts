@@ -88,7 +88,10 @@ export async function launchXvnc(
   const log = openLog(launch.logFile);
   let child: ChildProcess;
   try {
-    child = spawn(launch.xvncPath, args, { detached: true, stdio: ['ignore', log, log] });
+    // Only the allow-listed variables: Xvnc's /proc/<pid>/environ is readable by every
+    // process of the session, and the agent's environment holds its credentials.
+    const env = inheritedEnvironment();
+    child = spawn(launch.xvncPath, args, { detached: true, stdio: ['ignore', log, log], env });
   } finally {
     closeSync(log);
   }
@@ -228,6 +231,15 @@ export async function launchOnFreeDisplay(
 // among them) stays out.
 const INHERITED_ENV = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME', 'SHELL'];
 
+function inheritedEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of INHERITED_ENV) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}
+
 /** The environment of a session's window manager and app. */
 export function sessionEnvironment(
   spec: SessionSpec,
@@ -235,10 +247,6 @@ export function sessionEnvironment(
   display: number,
   xauthFile: string,
 ): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const key of INHERITED_ENV) {
-    const value = process.env[key];
-    if (value !== undefined) env[key] = value;
-  }
+  const env = inheritedEnvironment();
   return { ...env, ...spec.env, HOME: home, DISPLAY: `:${display}`, XAUTHORITY: xauthFile };
 }

@@ -84,6 +84,38 @@ describe('local driver sessions', () => {
     await driver.stop(spec.sessionId, { deleteHome: true });
   });
 
+  it("keeps the agent's credentials out of Xvnc's environment", async () => {
+    const saved = {
+      admin: process.env.STREAMSPACE_ADMIN_PASSWORD,
+      database: process.env.DATABASE_URL,
+    };
+    process.env.STREAMSPACE_ADMIN_PASSWORD = 'admin-password-must-not-leak';
+    process.env.DATABASE_URL = 'postgres://leak:leak@127.0.0.1/leak';
+    const spec = makeLocalSpec();
+    try {
+      await driver.start(spec);
+    } finally {
+      for (const [key, value] of [
+        ['STREAMSPACE_ADMIN_PASSWORD', saved.admin],
+        ['DATABASE_URL', saved.database],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+    try {
+      const pid = Number((await driver.inspect(spec.sessionId))?.details.pid);
+      assert.ok(pid > 0, 'the session reports its Xvnc pid');
+      // Any process of the session's user can read this file.
+      const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+      assert.match(environ, /(^|\0)PATH=/, 'Xvnc still gets the allow-listed variables');
+      assert.doesNotMatch(environ, /STREAMSPACE_ADMIN_PASSWORD|admin-password-must-not-leak/);
+      assert.doesNotMatch(environ, /DATABASE_URL|leak:leak/);
+    } finally {
+      await driver.stop(spec.sessionId, { deleteHome: true });
+    }
+  });
+
   it("lets only the session's own processes onto its X display (X cookie)", async () => {
     const spec = makeLocalSpec();
     const { observation } = await driver.start(spec);
