@@ -27,6 +27,8 @@ export interface RunningProcess {
   stop(): Promise<void>;
   /** SIGKILL and wait for exit: a crash. */
   kill(): Promise<void>;
+  /** Whether the process has exited (by itself or by a signal). */
+  exited(): boolean;
   readonly pid: number;
 }
 
@@ -56,6 +58,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use`);
+  }
+}
+
 /** Run a TypeScript entry point of this repository as a child process under tsx. */
 export function runTs(entry: string, args: string[], env: Record<string, string>): RunningProcess {
   const child: ChildProcess = spawn(
@@ -82,6 +92,7 @@ export function runTs(entry: string, args: string[], env: Record<string, string>
     output: () => output,
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
+    exited: () => child.exitCode !== null || child.signalCode !== null,
     pid: child.pid ?? -1,
   };
 }
@@ -95,10 +106,10 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     ? { url: '', drop: async () => {} }
     : (options.database ?? (await createTestDatabase()));
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'streamspace-e2e-')));
-  const port = await freePort();
   const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const env = {
+  // The port is chosen once and kept across restart(): agents and clients hold the URL.
+  let port = await freePort();
+  const env: Record<string, string> = {
     PORT: String(port),
     HOST: '127.0.0.1',
     ...(options.embeddedPostgres
@@ -107,8 +118,11 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     STREAMSPACE_DATA_DIR: dataDir,
     STREAMSPACE_ADMIN_PASSWORD: adminPassword,
     STREAMSPACE_EMBEDDED_AGENT: options.embeddedAgent ?? 'local',
-    STREAMSPACE_HEARTBEAT_INTERVAL_MS: '500',
-    STREAMSPACE_HEARTBEAT_TIMEOUT_MS: '2000',
+    // Detection of a stopped or killed agent does not wait for the timeout (its socket closes
+    // at once); the timeout only catches a silent link. 6 s leaves room for a busy 2-core
+    // machine to be late with a heartbeat without marking a healthy agent offline.
+    STREAMSPACE_HEARTBEAT_INTERVAL_MS: '1000',
+    STREAMSPACE_HEARTBEAT_TIMEOUT_MS: '6000',
     STREAMSPACE_LOG_LEVEL: 'info',
     // The built-in Docker agent owns only its own containers: parallel systems share dockerd.
     STREAMSPACE_DOCKER_SCOPE: `e2e-${randomBytes(4).toString('hex')}`,
@@ -116,24 +130,49 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
   };
   const launch = async (): Promise<RunningProcess> => {
     const processHandle = runTs('apps/control-plane/src/main.ts', [], env);
-    await waitFor(
-      `the control plane to be ready on ${baseUrl}`,
-      async () => (await fetch(`${baseUrl}/api/v1/ready`)).ok,
+    // waitFor retries a throwing probe, so the outcomes that end the wait early are values.
+    const outcome = await waitFor(
+      `the control plane to be ready on 127.0.0.1:${port}`,
+      async () => {
+        const output = processHandle.output();
+        if (output.includes('EADDRINUSE')) return 'port-in-use';
+        if (processHandle.exited()) return 'exited';
+        // Until it says it listens, whatever answers on the port is not this control plane.
+        if (!output.includes('control plane listening')) return false;
+        return (await fetch(`http://127.0.0.1:${port}/api/v1/ready`)).ok && 'ready';
+      },
       { timeoutMs: 30_000, intervalMs: 100 },
-    ).catch((error: Error) => {
-      throw new Error(
-        `${error.message}\n--- control plane output ---\n${processHandle.output().slice(-4000)}`,
-      );
-    });
-    return processHandle;
+    ).catch((error: Error) => error);
+    if (outcome === 'ready') return processHandle;
+    await processHandle.stop();
+    if (outcome === 'port-in-use') throw new PortInUseError(port);
+    const message = outcome === 'exited' ? 'the control plane exited' : (outcome as Error).message;
+    throw new Error(
+      `${message}\n--- control plane output ---\n${processHandle.output().slice(-4000)}`,
+    );
   };
+  // freePort() releases the port before the control plane binds it, so another process can
+  // take it in between (parallel test files): the first launch moves to another port then.
+  const firstLaunch = async (): Promise<RunningProcess> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await launch();
+      } catch (error) {
+        if (!(error instanceof PortInUseError) || attempt === 5) throw error;
+        port = await freePort();
+        env.PORT = String(port);
+      }
+    }
+  };
+  const controlPlane = await firstLaunch();
+  const baseUrl = `http://127.0.0.1:${port}`;
   const system: RunningSystem = {
     baseUrl,
     port,
     adminPassword,
     database,
     dataDir,
-    controlPlane: await launch(),
+    controlPlane,
     async restart() {
       await system.controlPlane.stop();
       system.controlPlane = await launch();

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -60,6 +61,10 @@ export async function startAgent(
     name,
     '--max-sessions',
     '4',
+    // A Docker agent of its own scope (unique per run): other systems on this engine (parallel
+    // tests, another engineer's run) must not see its containers as theirs, nor as orphans to
+    // remove, and it must not see theirs.
+    ...(platform === 'docker' ? ['--scope', `${name}-${randomBytes(4).toString('hex')}`] : []),
     ...(options.extraArgs ?? []),
   ];
   let output = '';

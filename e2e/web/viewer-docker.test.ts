@@ -18,12 +18,9 @@ let adminToken: string;
 
 before(async () => {
   const image = await ensureTestSessionImage();
-  // `leave`: this test's agent uses the Docker driver's default scope, where other
-  // containers on this engine may live; this control plane must never remove those.
-  system = await startWebSystem({
-    embeddedAgent: 'none',
-    env: { STREAMSPACE_ORPHAN_POLICY: 'leave' },
-  });
+  // The agent runs in a Docker scope of its own (start-agent.ts), so it reports only the
+  // containers this test made and the default orphan policy cannot touch anyone else's.
+  system = await startWebSystem({ embeddedAgent: 'none' });
   adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
   await apiCall(system.apiUrl, adminToken, 'POST', '/templates', {
     id: 'docker-terminal',
@@ -35,7 +32,8 @@ before(async () => {
     resources: { cpuMillis: 1000, memoryMb: 512 },
   });
   agent = await startAgent(system.apiUrl, adminToken, 'docker', 'docker-e2e', {
-    // --flag=value: the agent CLI parses unknown flags leniently (a separate value is lost).
+    // The Docker driver's flags (--network, --scope, ...) are declared in the agent's
+    // parseArgs, so `--network value` works as well as `--network=value`.
     extraArgs: [`--network=${network}`],
   });
   browser = await launchBrowser();

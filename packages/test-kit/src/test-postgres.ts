@@ -15,11 +15,30 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
+/** Attempts at a random port before giving up: another process may hold the one picked. */
+const START_ATTEMPTS = 5;
+
 /** Start a throwaway embedded PostgreSQL (real binaries) on a free port. */
 export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
+  for (let attempt = 1; ; attempt += 1) {
+    // A random port rather than port 0: PostgreSQL needs the number before it starts.
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    try {
+      return await startOnPort(port);
+    } catch (error) {
+      if (attempt === START_ATTEMPTS) {
+        throw new Error(
+          `embedded PostgreSQL did not start in ${START_ATTEMPTS} attempts (last port ${port})`,
+          { cause: error },
+        );
+      }
+    }
+  }
+}
+
+async function startOnPort(port: number): Promise<RunningPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'streamspace-pg-'));
   const password = randomBytes(12).toString('hex');
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
   const server = new EmbeddedPostgres({
     databaseDir: dir,
     user: 'postgres',
@@ -27,11 +46,21 @@ export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
     port,
     persistent: false,
     createPostgresUser: true,
+    // Only the address the URL names: with `localhost` it would start on ::1 alone when
+    // another process holds 127.0.0.1 at this port, and the URL would reach that process.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: () => {},
     onError: () => {},
   });
-  await server.initialise();
-  await server.start();
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    // Most often the port was taken ("could not bind"). start() rejects only once postgres has
+    // exited, so there is nothing to stop: a fresh directory and port next time.
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,

@@ -12,6 +12,9 @@ let server: KubeApiServer;
 let kubeconfig: string;
 let dir: string;
 
+/** Which kubectl to run: `KUBECTL` (a path) when set, else the one on PATH. */
+const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+
 before(async () => {
   await ensureBusyboxImage();
   // No token here: this kubectl sends bearer tokens only over TLS, and the server speaks HTTP.
@@ -29,7 +32,7 @@ after(async () => {
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
-      'kubectl',
+      KUBECTL,
       ['--kubeconfig', kubeconfig, ...args],
       { timeout: 30_000 },
       (error, stdout, stderr) => {
