@@ -88,6 +88,7 @@ export async function createApp({
 
   const metrics = createMetrics();
   const http = await createHttpServer({
+    trustProxy: config.trustProxy,
     logger,
     observeRequest: (route, method, status, seconds) =>
       metrics.httpDuration.observe({ route, method, status: String(status) }, seconds),
@@ -101,7 +102,7 @@ export async function createApp({
   const secureCookie = (protocol: string) =>
     config.secureCookies === 'auto' ? protocol === 'https' : config.secureCookies === 'true';
 
-  registerHealthRoutes(http, { db, metrics });
+  registerHealthRoutes(http, { db, metrics, guard, metricsToken: config.metricsToken });
   registerAuthRoutes(http, { auth, guard, secureCookie });
   registerUserRoutes(http, { users, guard });
   registerTemplateRoutes(http, { templates, guard });
@@ -137,6 +138,8 @@ export async function createApp({
     guard,
     // Bound late: the session views are built further down, with the VNC proxy's viewer counts.
     sessionsOfAgent: (agentId) => views.find({ agentId }),
+    // Bound late like sessionsOfAgent: the sessions module is wired further down.
+    beforeAgentDeleted: (agentId, actor) => agentEvents.onAgentDeleted(agentId, actor),
     onAgentDeleted: async (agentId) => {
       hub.disconnect(agentId, CloseCode.agentDeleted, 'the agent was deleted by an admin');
       // Its open commands lost their agent: expire them now rather than at their deadline.

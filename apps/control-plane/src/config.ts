@@ -48,6 +48,10 @@ const Env = z.object({
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/)
     .default('default'),
   STREAMSPACE_WEB_DIST: z.string().optional(),
+  /** Bearer token that may read /metrics (besides admins); unset: admins only. */
+  STREAMSPACE_METRICS_TOKEN: z.string().min(16).optional(),
+  /** Fastify trustProxy: 'false', 'true', or comma-separated proxy addresses/CIDRs. */
+  STREAMSPACE_TRUST_PROXY: z.string().default('false'),
 });
 
 export interface Config {
@@ -78,6 +82,9 @@ export interface Config {
   /** io.streamspace.scope of the built-in Docker agent's containers and volumes. */
   dockerScope: string;
   webDist: string | undefined;
+  metricsToken: string | undefined;
+  /** Whose X-Forwarded-* headers to believe: nobody (false), everybody (true), or these proxies. */
+  trustProxy: boolean | string[];
   /** Identifies this process among control-plane replicas. */
   replicaId: string;
 }
@@ -113,6 +120,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orphanGraceMs: Math.round(e.STREAMSPACE_ORPHAN_GRACE_MINUTES * 60_000),
     dockerScope: e.STREAMSPACE_DOCKER_SCOPE,
     webDist: e.STREAMSPACE_WEB_DIST,
+    metricsToken: e.STREAMSPACE_METRICS_TOKEN,
+    trustProxy: parseTrustProxy(e.STREAMSPACE_TRUST_PROXY),
     replicaId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
   };
+}
+
+function parseTrustProxy(value: string): boolean | string[] {
+  const trimmed = value.trim();
+  if (trimmed === '' || trimmed === 'false') return false;
+  if (trimmed === 'true') return true;
+  return trimmed
+    .split(',')
+    .map((address) => address.trim())
+    .filter(Boolean);
 }

@@ -226,7 +226,9 @@ describe('command queue: redelivery and at-most-once', () => {
     assert.deepEqual(await commandStates(cp.app, [command.id]), ['completed']);
     assert.equal(raw.closeCode, undefined);
 
-    const metrics = await (await fetch(`${cp.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${cp.url}/metrics`, { headers: { authorization: `Bearer ${cp.adminToken}` } })
+    ).text();
     const value = (pattern: RegExp) => Number(pattern.exec(metrics)?.[1] ?? NaN);
     assert.ok(value(/^streamspace_agent_commands\{state="completed"\} (\d+)/m) >= 1);
     assert.ok(value(/^streamspace_connected_agents\{platform="docker"\} (\d+)/m) >= 1);

@@ -118,8 +118,11 @@ describe('idle hibernation through two control planes on one database', () => {
     assert.equal(hibernates.length, 3, 'one hibernate command per session across both replicas');
 
     // Operators see which replica leads and what it decided.
-    const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
-    const [metricsA, metricsB] = await Promise.all([scrape(a.url), scrape(b.url)]);
+    const scrape = async ({ url, adminToken }: { url: string; adminToken: string }) =>
+      (
+        await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } })
+      ).text();
+    const [metricsA, metricsB] = await Promise.all([scrape(a), scrape(b)]);
     const leaders = [metricsA, metricsB].filter((text) =>
       /^streamspace_scheduler_leader 1$/m.test(text),
     );

@@ -1,13 +1,25 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { HealthResponse } from '@streamspace/protocol';
+import { hashSecret, secretMatchesHash } from '../auth/secrets';
+import { credentialOf, type RequestAuth } from '../auth/request-auth';
 import type { Db } from '../db/database';
 import type { Metrics } from '../metrics/metrics';
 
+export interface HealthRouteDeps {
+  db: Db;
+  metrics: Metrics;
+  guard: RequestAuth;
+  /** STREAMSPACE_METRICS_TOKEN: a bearer token that may read /metrics only. */
+  metricsToken: string | undefined;
+}
+
 export function registerHealthRoutes(
   app: FastifyInstance,
-  { db, metrics }: { db: Db; metrics: Metrics },
+  { db, metrics, guard, metricsToken }: HealthRouteDeps,
 ): void {
+  const metricsTokenHash = metricsToken === undefined ? undefined : hashSecret(metricsToken);
+
   // anyone: liveness, no dependencies checked
   app.get('/api/v1/health', async (): Promise<HealthResponse> => ({
     status: 'ok',
@@ -30,8 +42,15 @@ export function registerHealthRoutes(
     }
   });
 
-  // anyone: Prometheus text format. Counts only, no user data.
-  app.get('/metrics', async (_request, reply) => {
+  // admin or the metrics token: Prometheus text format. Counts only, no user data, but each
+  // scrape queries the database, so strangers may not trigger it.
+  app.get('/metrics', async (request, reply) => {
+    const credential = credentialOf(request);
+    const scraper =
+      metricsTokenHash !== undefined &&
+      credential !== undefined &&
+      secretMatchesHash(credential, metricsTokenHash);
+    if (!scraper) await guard.requireAdmin(request);
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });

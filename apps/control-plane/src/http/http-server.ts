@@ -9,6 +9,11 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export interface HttpServerDeps {
   logger: Logger;
+  /**
+   * Whose X-Forwarded-For/-Proto to believe (STREAMSPACE_TRUST_PROXY): nobody by default, so a
+   * client cannot claim https or another address; true for every peer, or proxy addresses/CIDRs.
+   */
+  trustProxy?: boolean | string[];
   /** Observes every request's duration (seconds) for /metrics. */
   observeRequest?: (route: string, method: string, status: number, seconds: number) => void;
 }
@@ -17,12 +22,13 @@ export interface HttpServerDeps {
 export async function createHttpServer({
   logger,
   observeRequest,
+  trustProxy = false,
 }: HttpServerDeps): Promise<FastifyInstance> {
   const app = Fastify({
     // Per-request access logs are Fastify's at info; keep only warnings and errors from it.
     loggerInstance: logger.child({ module: 'http' }, { level: 'warn' }),
     bodyLimit: MAX_BODY_BYTES,
-    trustProxy: true,
+    trustProxy,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   await app.register(cookie);

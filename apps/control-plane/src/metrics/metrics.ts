@@ -31,7 +31,14 @@ export function createMetrics() {
   return { registry, httpDuration, connectedAgents, agentMessages };
 }
 
-/** A gauge whose values are read when Prometheus scrapes (e.g. counts from PostgreSQL). */
+// How long a collected gauge reuses its last reading: scrapes closer together than this cost
+// no database queries.
+const COLLECTED_GAUGE_TTL_MS = 10_000;
+
+/**
+ * A gauge whose values are read when Prometheus scrapes (e.g. counts from PostgreSQL), at most
+ * once every 10 s.
+ */
 export function registerCollectedGauge(
   metrics: Metrics,
   name: string,
@@ -39,15 +46,18 @@ export function registerCollectedGauge(
   label: string,
   read: () => Promise<Record<string, number>>,
 ): void {
+  let last: { at: number; values: Record<string, number> } | undefined;
   new Gauge({
     name,
     help,
     labelNames: [label],
     registers: [metrics.registry],
     async collect() {
+      if (last === undefined || Date.now() - last.at >= COLLECTED_GAUGE_TTL_MS) {
+        last = { at: Date.now(), values: await read() };
+      }
       this.reset();
-      for (const [value, count] of Object.entries(await read()))
-        this.set({ [label]: value }, count);
+      for (const [value, count] of Object.entries(last.values)) this.set({ [label]: value }, count);
     },
   });
 }
