@@ -29,6 +29,15 @@ export function createRequestAuth(auth: AuthService) {
     return principal;
   }
 
+  /**
+   * Authenticate the request's credential again, ignoring the per-request cache: for long-lived
+   * responses (event streams) that must end when the login is revoked or the user disabled.
+   */
+  async function reauthenticate(request: FastifyRequest): Promise<Principal | null> {
+    cache.delete(request);
+    return principalOf(request);
+  }
+
   async function requireUser(request: FastifyRequest): Promise<Principal> {
     const principal = await principalOf(request);
     if (principal === null)
@@ -45,7 +54,7 @@ export function createRequestAuth(auth: AuthService) {
     return principal;
   }
 
-  return { principalOf, requireUser, requireAdmin };
+  return { principalOf, reauthenticate, requireUser, requireAdmin };
 }
 
 export function setSessionCookie(reply: FastifyReply, token: string, secure: boolean): void {

@@ -4,20 +4,25 @@ import { isAdmin } from '../auth/principal';
 import type { RequestAuth } from '../auth/request-auth';
 import type { ChangeFeed } from './change-feed';
 
-/** Seconds between comment lines that keep proxies from closing an idle event stream. */
+/**
+ * Milliseconds between comment lines that keep proxies from closing an idle event stream; also
+ * how long a revoked, disabled or demoted caller can go on receiving updates.
+ */
 const KEEPALIVE_MS = 15_000;
 
 export interface EventStreamDeps {
   guard: RequestAuth;
-  feed: ChangeFeed;
+  feed: Pick<ChangeFeed, 'subscribe'>;
   /** The session as the caller may see it, or null when it is not theirs. */
   loadSession: (sessionId: string) => Promise<Session | null>;
   loadAgent: (agentId: string) => Promise<Agent | null>;
+  /** Keepalive and re-authentication interval in ms (tests shorten it). */
+  keepaliveMs?: number;
 }
 
 export function registerEventStreamRoutes(
   app: FastifyInstance,
-  { guard, feed, loadSession, loadAgent }: EventStreamDeps,
+  { guard, feed, loadSession, loadAgent, keepaliveMs = KEEPALIVE_MS }: EventStreamDeps,
 ): void {
   const open = new Set<{ end(): void }>();
   // Hijacked responses are not Fastify's to close: end them so shutdown does not wait on them.
@@ -27,7 +32,8 @@ export function registerEventStreamRoutes(
 
   // signed in: server-sent events for the sessions (and, for admins, agents) the caller may see
   app.get('/api/v1/events', async (request, reply) => {
-    const principal = await guard.requireUser(request);
+    // Replaced at every keepalive by a fresh authentication of the same credential.
+    let principal = await guard.requireUser(request);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -53,7 +59,22 @@ export function registerEventStreamRoutes(
         request.log.warn({ err: error.message }, 'event stream update failed'),
       );
     });
-    const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
+    const keepalive = setInterval(() => {
+      void guard
+        .reauthenticate(request)
+        .then((fresh) => {
+          if (fresh === null) {
+            // Logged out, token revoked or expired, or user disabled: no more updates.
+            raw.end();
+            return;
+          }
+          principal = fresh;
+          raw.write(': keepalive\n\n');
+        })
+        .catch((error: Error) =>
+          request.log.warn({ err: error.message }, 'event stream re-authentication failed'),
+        );
+    }, keepaliveMs);
     open.add(raw);
     raw.on('close', () => {
       open.delete(raw);
