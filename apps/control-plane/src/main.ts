@@ -2,11 +2,12 @@ import { pino } from 'pino';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { startEmbeddedAgent } from './embedded-agent';
+import { REDACT_PATHS } from './logging/redact-paths';
 
 const config = loadConfig();
 const logger = pino({
   level: config.logLevel,
-  redact: ['*.password', '*.token', '*.secret', '*.vncPassword'],
+  redact: REDACT_PATHS,
 });
 const app = await createApp({ config, logger });
 await app.start();
