@@ -52,17 +52,17 @@ test('Add agent shows a working command; the agent appears online, drains, goes 
   await dialog.getByLabel('Platform').selectOption('local');
   await dialog.getByRole('button', { name: 'Create token' }).click();
   const command = await dialog.getByTestId('agent-command').innerText();
-  const match = /^streamspace-agent local --url (\S+) --enrollment-token (\S+)$/.exec(
+  const match = /^STREAMSPACE_ENROLLMENT_TOKEN=(\S+) streamspace-agent local --url (\S+)$/.exec(
     command.trim(),
   );
-  assert.ok(match, `the exact command is shown: ${command}`);
-  assert.equal(match[1], new URL(system.url).origin);
+  assert.ok(match, `the exact command is shown, the token outside the arguments: ${command}`);
+  assert.equal(match[2], new URL(system.url).origin);
   await screenshot(page, 'admin-add-agent');
   await dialog.getByRole('button', { name: 'Done' }).click();
 
   // Run exactly what the page said (through scripts/streamspace-agent).
   agent = await startAgent(system.apiUrl, adminToken, 'local', 'ui-enrolled', {
-    enrollmentToken: match[2],
+    enrollmentToken: match[1],
   });
   const row = page.locator('tr[data-agent-name="ui-enrolled"]');
   await row.getByText('online', { exact: true }).waitFor({ timeout: 30_000 });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { env as parentEnv } from 'node:process';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { waitFor } from '../../packages/test-kit/src/wait-for';
@@ -71,7 +72,9 @@ export async function startAgent(
   let child: ChildProcess | null = null;
 
   const spawnAgent = async (enroll: boolean) => {
-    const process = spawn('bash', enroll ? [...args, '--enrollment-token', token] : args, {
+    // The token in the environment, as the Agents page's command passes it.
+    const process = spawn('bash', args, {
+      env: enroll ? { ...parentEnv, STREAMSPACE_ENROLLMENT_TOKEN: token } : parentEnv,
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

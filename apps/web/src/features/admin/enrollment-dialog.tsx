@@ -7,9 +7,12 @@ import { Dialog } from '../../components/confirm-dialog';
 import { CopyButton } from '../../components/copy-button';
 import { InlineError } from '../../components/error-panel';
 
-/** The exact command an admin runs on the new agent's host. */
+/**
+ * The exact command an admin runs on the new agent's host. The token goes in the environment,
+ * not an argument: arguments are visible to every user of the host in `ps`.
+ */
 export function agentCommand(platform: Platform, origin: string, token: string): string {
-  return `streamspace-agent ${platform} --url ${origin} --enrollment-token ${token}`;
+  return `STREAMSPACE_ENROLLMENT_TOKEN=${token} streamspace-agent ${platform} --url ${origin}`;
 }
 
 /** Creates an enrollment token and shows it once, inside the command that uses it. */
