@@ -138,6 +138,8 @@ export async function createApp({
     guard,
     // Bound late: the session views are built further down, with the VNC proxy's viewer counts.
     sessionsOfAgent: (agentId) => views.find({ agentId }),
+    // Bound late like sessionsOfAgent: the sessions module is wired further down.
+    beforeAgentDeleted: (agentId, actor) => agentEvents.onAgentDeleted(agentId, actor),
     onAgentDeleted: async (agentId) => {
       hub.disconnect(agentId, CloseCode.agentDeleted, 'the agent was deleted by an admin');
       // Its open commands lost their agent: expire them now rather than at their deadline.

@@ -249,6 +249,69 @@ describe('sessions API with a real agent runtime', () => {
     assert.equal(failed.stateReason, 'Xvnc was killed by SIGKILL');
   });
 
+  it('a start that fails after the user asked to stop does not turn the stop into a failure', async () => {
+    agent.driver.hold();
+    const id = (
+      await api(cp.url, 'POST', '/api/v1/sessions', {
+        token: alice.token,
+        body: { templateId: 'terminal' },
+      })
+    ).body.id;
+    await waitFor('the start to reach the driver', () => agent.driver.count('start', id) === 1);
+    agent.driver.failNext('start', id, new DriverError('start_timeout', 'Xvnc did not answer'));
+    assert.equal(
+      (await api(cp.url, 'POST', `/api/v1/sessions/${id}/stop`, { token: alice.token })).status,
+      202,
+    );
+    agent.driver.release();
+    await waitFor('stopped', async () => (await stateOf(alice.token, id)) === 'stopped');
+    const events = (
+      await api(cp.url, 'GET', `/api/v1/sessions/${id}/events`, { token: alice.token })
+    ).body.items;
+    assert.ok(!events.some((e: any) => e.toState === 'failed'), 'never failed on the way');
+  });
+
+  it('deleting an agent settles its sessions, which can then be stopped', async () => {
+    const other = startFakeAgent(
+      cp.url,
+      await registerAgent(cp, { platform: 'docker', name: 'docker-doomed' }),
+    );
+    try {
+      await waitFor('the docker agent online', async () => {
+        const platforms = await api(cp.url, 'GET', '/api/v1/platforms', { token: cp.adminToken });
+        return (
+          platforms.body.platforms.find((p: any) => p.platform === 'docker')?.onlineAgents === 1
+        );
+      });
+      const id = (
+        await api(cp.url, 'POST', '/api/v1/sessions', {
+          token: bob.token,
+          body: { templateId: 'terminal', platform: 'docker' },
+        })
+      ).body.id;
+      await waitFor('running', async () => (await stateOf(bob.token, id)) === 'running');
+      const agentId = (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: bob.token }))
+        .body.agentId;
+      assert.equal(
+        (await api(cp.url, 'DELETE', `/api/v1/agents/${agentId}`, { token: cp.adminToken })).status,
+        204,
+      );
+      const failed = (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: bob.token }))
+        .body;
+      assert.equal(failed.state, 'failed');
+      assert.match(failed.stateReason, /its agent "docker-doomed" was deleted by admin:admin/);
+      assert.equal(
+        (await api(cp.url, 'POST', `/api/v1/sessions/${id}/stop`, { token: bob.token })).status,
+        202,
+      );
+      const stopped = (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: bob.token }))
+        .body;
+      assert.equal(stopped.state, 'stopped', 'nobody can confirm a stop, so it is stopped at once');
+    } finally {
+      await other.runtime.stop();
+    }
+  });
+
   it('deletes a session: stops it, hides it, and asks the agent to delete the home only when told', async () => {
     const id = (
       await api(cp.url, 'POST', '/api/v1/sessions', {

@@ -11,6 +11,7 @@ import { ApiError } from '../http/api-error';
 import { parseIdParam, parseInput } from '../http/parse';
 import { agentCredentialOf, authenticateAgent } from './agent-credentials';
 import type { AgentService } from './agent-service';
+import { actorOf } from '../auth/principal';
 
 export interface AgentRoutesDeps {
   db: Db;
@@ -18,6 +19,8 @@ export interface AgentRoutesDeps {
   guard: RequestAuth;
   /** Sessions placed on an agent (the sessions module's mapping when it has one). */
   sessionsOfAgent: (agentId: string) => Promise<Session[]>;
+  /** Runs before an agent row is deleted: settle the sessions placed on it. */
+  beforeAgentDeleted: (agentId: string, actor: string) => Promise<void>;
   /** Runs after an agent row is deleted: close its socket, settle its open commands. */
   onAgentDeleted: (agentId: string) => Promise<void>;
 }
@@ -66,8 +69,10 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
 
   // admin: the credential stops working now; the socket is closed with agentDeleted
   app.delete('/api/v1/agents/:id', async (request, reply) => {
-    await guard.requireAdmin(request);
+    const admin = await guard.requireAdmin(request);
     const id = parseIdParam(request.params, 'agent');
+    await agents.get(id); // 404 before touching its sessions
+    await deps.beforeAgentDeleted(id, actorOf(admin));
     await agents.remove(id);
     await deps.onAgentDeleted(id);
     return reply.status(204).send();

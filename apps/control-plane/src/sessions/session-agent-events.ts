@@ -1,21 +1,34 @@
 import type { Logger } from 'pino';
 import type {
-  CommandOutcome,
   CommandPayload,
+  CommandType,
   SessionObservation,
   SessionState,
 } from '@streamspace/protocol';
+import type { CommandOutcomeEvent } from '../commands/command-queue';
 import type { Db } from '../db/database';
 import { ApiError } from '../http/api-error';
 import type { CommandSink, SessionChanged } from './session-ports';
 import { transitionSession, type TransitionRequest } from './session-transitions';
 
-export type CommandResult =
-  { kind: 'completed' | 'failed'; outcome: CommandOutcome } | { kind: 'expired'; reason: string };
+/** How a command finished, as the command queue reports it. */
+export type CommandResult = CommandOutcomeEvent['result'];
 
 export interface FinishedCommand {
   sessionId: string;
   payload: CommandPayload;
+}
+
+/** The in-between state each command moves a session out of. */
+const AWAITED_STATE: Record<CommandType, SessionState> = {
+  start_session: 'starting',
+  wake_session: 'waking',
+  hibernate_session: 'hibernating',
+  stop_session: 'stopping',
+};
+
+function verbOf(type: CommandType): string {
+  return type.replace('_session', '');
 }
 
 export type SessionAgentEvents = ReturnType<typeof createSessionAgentEvents>;
@@ -78,27 +91,18 @@ export function createSessionAgentEvents({
     agentActor: string,
   ): Promise<void> {
     const { sessionId, payload } = command;
+    // A command only decides the state it was sent for: a start that fails after the user
+    // asked to stop must not turn the stop into a failure.
+    const awaited = AWAITED_STATE[payload.type];
     if (result.kind === 'expired') {
-      const reason = `${payload.type.replace('_session', '')} did not complete: ${result.reason}`;
-      if (payload.type === 'stop_session') {
-        await moveIf(sessionId, ['stopping'], { to: 'failed', actor: 'system', reason });
-      } else {
-        await moveIf(sessionId, ['starting', 'waking', 'hibernating'], {
-          to: 'failed',
-          actor: 'system',
-          reason,
-        });
-      }
+      const reason = `${verbOf(payload.type)} did not complete: ${result.reason}`;
+      await moveIf(sessionId, [awaited], { to: 'failed', actor: 'system', reason });
       return;
     }
     if (!result.outcome.ok) {
       const { code, message } = result.outcome.error;
-      const reason = `${payload.type.replace('_session', '')} failed on the agent (${code}): ${message}`;
-      await moveIf(sessionId, ['starting', 'waking', 'hibernating', 'stopping'], {
-        to: 'failed',
-        actor: agentActor,
-        reason,
-      });
+      const reason = `${verbOf(payload.type)} failed on the agent (${code}): ${message}`;
+      await moveIf(sessionId, [awaited], { to: 'failed', actor: agentActor, reason });
       return;
     }
     const observation = result.outcome.observation;
@@ -124,11 +128,7 @@ export function createSessionAgentEvents({
         await moveIf(sessionId, ['stopping'], {
           to: 'stopped',
           actor: agentActor,
-          reason:
-            `${await currentReason(sessionId)}; ${payload.deleteHome ? 'home deleted' : 'home kept'}`.replace(
-              'stop requested',
-              'stopped',
-            ),
+          reason: `stopped (${await currentReason(sessionId)}); ${payload.deleteHome ? 'home deleted' : 'home kept'}`,
         });
         return;
     }
@@ -225,5 +225,32 @@ export function createSessionAgentEvents({
     }
   }
 
-  return { onCommandFinished, onSessionReport, onInventory };
+  /**
+   * An admin deletes an agent: nothing can confirm anything about its sessions any more.
+   * Sessions that held compute fail with the reason (their processes may still exist on
+   * that host); pending and hibernated ones are stopped (their home stays on that host).
+   */
+  async function onAgentDeleted(agentId: string, actor: string): Promise<void> {
+    const agent = await db
+      .selectFrom('agents')
+      .select('name')
+      .where('id', '=', agentId)
+      .executeTakeFirst();
+    const reason = `its agent "${agent?.name ?? agentId}" was deleted by ${actor}`;
+    const sessions = await db
+      .selectFrom('sessions')
+      .select(['id', 'state'])
+      .where('agentId', '=', agentId)
+      .where('state', 'not in', ['stopped', 'failed'])
+      .execute();
+    for (const { id, state } of sessions) {
+      if (state === 'pending' || state === 'hibernated') {
+        await moveIf(id, [state], { to: 'stopped', actor, reason });
+      } else {
+        await moveIf(id, [state], { to: 'failed', actor, reason });
+      }
+    }
+  }
+
+  return { onCommandFinished, onSessionReport, onInventory, onAgentDeleted };
 }

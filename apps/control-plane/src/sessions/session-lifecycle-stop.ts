@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database';
 import type { CommandSink, SessionChanged } from './session-ports';
-import { transitionSession } from './session-transitions';
+import { stopSessionLocked } from './session-stop';
 
 export type SystemStop = (
   sessionId: string,
@@ -11,10 +11,8 @@ export type SystemStop = (
 
 /**
  * Stop a session on behalf of the system (the scheduler's maximum-duration policy), with an
- * actor and reason of its own. Same rules as a user's stop in session-service.ts: a session
- * holding compute moves to stopping and the agent gets stop_session; a hibernated or pending
- * one is stopped at once and the agent still gets a stop so it forgets it. The home is kept.
- * A session already stopping, stopped or failed is left as it is.
+ * actor and reason of its own, by the same rule as a user's stop (session-stop.ts). The home
+ * is kept. A failed session is left as it is: its failure is the story users need to see.
  */
 export function createSystemStop({
   db,
@@ -36,27 +34,8 @@ export function createSystemStop({
         .where('id', '=', sessionId)
         .forUpdate()
         .executeTakeFirst();
-      if (current === undefined) return 'unchanged' as const;
-      if (['stopping', 'stopped', 'failed'].includes(current.state)) return 'unchanged' as const;
-      const to =
-        current.state === 'hibernated' || current.state === 'pending' ? 'stopped' : 'stopping';
-      await transitionSession(trx, sessionId, { to, actor, reason }, log);
-      if (current.agentId !== null) {
-        await commands.enqueue(
-          {
-            agentId: current.agentId,
-            sessionId,
-            payload: {
-              type: 'stop_session',
-              sessionId,
-              deleteHome: false,
-              homeKey: current.homeKey,
-            },
-          },
-          trx,
-        );
-      }
-      return to;
+      if (current === undefined || current.state === 'failed') return 'unchanged' as const;
+      return stopSessionLocked(trx, current, { actor, reason, deleteHome: false }, commands, log);
     });
     if (result !== 'unchanged') changed(sessionId);
     return result;

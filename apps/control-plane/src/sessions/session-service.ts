@@ -13,6 +13,7 @@ import type { SessionRow } from '../db/schema';
 import { ApiError } from '../http/api-error';
 import type { AgentPicker, CommandSink, SessionChanged } from './session-ports';
 import { buildSessionSpec, homeKeyFor } from './session-spec-builder';
+import { stopSessionLocked } from './session-stop';
 import { transitionSession } from './session-transitions';
 import type { SessionViews } from './session-view';
 
@@ -158,46 +159,13 @@ export function createSessionService({
         .where('id', '=', sessionId)
         .forUpdate()
         .executeTakeFirstOrThrow();
-      const stopPayload = {
-        type: 'stop_session' as const,
-        sessionId,
-        deleteHome: options.deleteHome,
-        homeKey: current.homeKey,
-      };
-      if (current.state === 'hibernated' || current.state === 'pending') {
-        // No compute is held: the session is stopped now; the agent still gets a stop so it
-        // forgets the session (and deletes the home when asked).
-        await transitionSession(
-          trx,
-          sessionId,
-          { to: 'stopped', actor, reason: `stopped by ${actor}` },
-          log,
-        );
-        if (current.agentId !== null)
-          await commands.enqueue(
-            { agentId: current.agentId, sessionId, payload: stopPayload },
-            trx,
-          );
-      } else if (current.state === 'stopped' || current.state === 'stopping') {
-        if (options.deleteHome && current.agentId !== null) {
-          await commands.enqueue(
-            { agentId: current.agentId, sessionId, payload: stopPayload },
-            trx,
-          );
-        }
-      } else {
-        await transitionSession(
-          trx,
-          sessionId,
-          { to: 'stopping', actor, reason: `stop requested by ${actor}` },
-          log,
-        );
-        if (current.agentId !== null)
-          await commands.enqueue(
-            { agentId: current.agentId, sessionId, payload: stopPayload },
-            trx,
-          );
-      }
+      await stopSessionLocked(
+        trx,
+        current,
+        { actor, reason: `stop requested by ${actor}`, deleteHome: options.deleteHome },
+        commands,
+        log,
+      );
       if (options.markDeleted) {
         await trx
           .updateTable('sessions')
