@@ -111,8 +111,21 @@ export function createCommandDispatcher(deps: CommandDispatcherDeps) {
     return tracked;
   }
 
+  // One dispatch at a time per agent: concurrent runs claim disjoint rows under SKIP LOCKED
+  // and could send a session's stop before the start queued ahead of it.
+  const chains = new Map<string, Promise<void>>();
+  function serialised(agentId: string, mode: DispatchMode): Promise<void> {
+    const previous = chains.get(agentId) ?? Promise.resolve();
+    const next = track(previous.then(() => run(agentId, mode)));
+    chains.set(agentId, next);
+    void next.finally(() => {
+      if (chains.get(agentId) === next) chains.delete(agentId);
+    });
+    return next;
+  }
+
   return {
-    dispatch: (agentId: string, mode: DispatchMode): Promise<void> => track(run(agentId, mode)),
+    dispatch: serialised,
     /** Re-send due commands to every agent this process holds. */
     async dispatchDue(): Promise<void> {
       const connected = hub.connectedAgentIds();
@@ -126,7 +139,7 @@ export function createCommandDispatcher(deps: CommandDispatcherDeps) {
         .where('nextAttemptAt', '<=', new Date(clock.now()))
         .execute();
       await Promise.all(
-        rows.map((row) => (row.agentId === null ? undefined : track(run(row.agentId, 'due')))),
+        rows.map((row) => (row.agentId === null ? undefined : serialised(row.agentId, 'due'))),
       );
     },
     /** Resolves when no dispatch is in flight (for shutdown). */
