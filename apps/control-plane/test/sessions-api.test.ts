@@ -67,6 +67,17 @@ describe('sessions API with a real agent runtime', () => {
     assert.equal(events[0].actor, 'user:alice');
     assert.equal(events[2].actor, 'agent:local-1');
     assert.equal(agent.driver.count('start', id), 1);
+    const [command] = await cp.app.db
+      .selectFrom('agentCommands')
+      .select(['state', 'payload'])
+      .where('sessionId', '=', id)
+      .execute();
+    assert.equal(command?.state, 'completed');
+    assert.equal(
+      (command?.payload as any).spec.vncPassword,
+      undefined,
+      'finished commands keep no VNC password',
+    );
     const metrics = await fetch(`${cp.url}/metrics`, {
       headers: { authorization: `Bearer ${cp.adminToken}` },
     }).then((response) => response.text());

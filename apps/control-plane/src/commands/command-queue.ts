@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { Histogram } from 'prom-client';
 import {
@@ -19,6 +19,12 @@ import { listenForQueuedCommands, notifyCommandsQueued } from './command-notifie
 
 /** States in which a command still waits for its agent. */
 export const OPEN_COMMAND_STATES: readonly CommandState[] = ['pending', 'sent', 'acked'];
+
+/**
+ * A finished command is never sent again, so the session's VNC password in a start or wake
+ * payload is dropped from the row: the queue is not a second, permanent copy of secrets.
+ */
+const FORGET_VNC_PASSWORD = sql<string>`payload #- '{spec,vncPassword}'`;
 
 export interface EnqueueCommand {
   agentId: string;
@@ -132,6 +138,7 @@ export function createCommandQueue(deps: CommandQueueDeps) {
       .updateTable('agentCommands')
       .set({
         state: outcome.ok ? 'completed' : 'failed',
+        payload: FORGET_VNC_PASSWORD,
         outcome: JSON.stringify(outcome),
         error: outcome.ok ? null : `${outcome.error.code}: ${outcome.error.message}`,
         finishedAt: now,
@@ -173,7 +180,13 @@ export function createCommandQueue(deps: CommandQueueDeps) {
         const reason = expiryReason(row);
         const updated = await trx
           .updateTable('agentCommands')
-          .set({ state: 'expired', error: reason, finishedAt: now, updatedAt: now })
+          .set({
+            state: 'expired',
+            payload: FORGET_VNC_PASSWORD,
+            error: reason,
+            finishedAt: now,
+            updatedAt: now,
+          })
           .where('id', '=', row.id)
           .returningAll()
           .executeTakeFirstOrThrow();
