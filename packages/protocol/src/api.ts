@@ -233,6 +233,11 @@ export const CreateSessionRequest = z.object({
 });
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
 
+/** `GET /sessions?scope=`: own sessions, or every user's for admins. */
+export const SessionListScope = z.enum(['own', 'all']);
+export type SessionListScope = z.infer<typeof SessionListScope>;
+export const SessionListQuery = z.object({ scope: SessionListScope.default('own') });
+
 export const DeleteSessionQuery = z.object({
   deleteHome: z.enum(['true', 'false']).default('false'),
 });

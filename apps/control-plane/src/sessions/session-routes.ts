@@ -1,11 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { CreateSessionRequest, DeleteSessionQuery } from '@streamspace/protocol';
+import { CreateSessionRequest, DeleteSessionQuery, SessionListQuery } from '@streamspace/protocol';
 import type { RequestAuth } from '../auth/request-auth';
 import { parseIdParam, parseInput } from '../http/parse';
 import type { SessionService } from './session-service';
-
-const ListQuery = z.object({ scope: z.enum(['own', 'all']).default('own') });
 
 export function registerSessionRoutes(
   app: FastifyInstance,
@@ -22,7 +19,7 @@ export function registerSessionRoutes(
   // signed in: own sessions; admins may ask for scope=all
   app.get('/api/v1/sessions', async (request) => {
     const principal = await guard.requireUser(request);
-    const { scope } = parseInput(ListQuery, request.query, 'query');
+    const { scope } = parseInput(SessionListQuery, request.query, 'query');
     return { items: await sessions.list(principal, scope) };
   });
 

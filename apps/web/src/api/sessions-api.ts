@@ -5,6 +5,7 @@ import {
   SessionEvent,
   listOf,
   type CreateSessionRequest,
+  type SessionListScope,
 } from '@streamspace/protocol';
 import { apiRequest } from './api-client';
 
@@ -14,7 +15,7 @@ const SessionEventList = listOf(SessionEvent);
 export type SessionAction = 'stop' | 'hibernate' | 'wake' | 'keepalive';
 
 export const sessionsApi = {
-  list: async (scope: 'own' | 'all') =>
+  list: async (scope: SessionListScope) =>
     (
       await apiRequest('GET', '/sessions', SessionList, {
         query: { scope: scope === 'all' ? 'all' : undefined },

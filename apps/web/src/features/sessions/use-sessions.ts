@@ -1,10 +1,10 @@
-import type { Session } from '@streamspace/protocol';
+import type { SessionListScope, Session } from '@streamspace/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { queryKeys } from '../../api/query-keys';
 import { sessionsApi, type SessionAction } from '../../api/sessions-api';
 import { useRefetchInterval } from '../live/live-events';
 
-export function useSessionList(scope: 'own' | 'all') {
+export function useSessionList(scope: SessionListScope) {
   return useQuery({
     queryKey: queryKeys.sessions(scope),
     queryFn: () => sessionsApi.list(scope),
