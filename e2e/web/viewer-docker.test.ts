@@ -69,8 +69,8 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
     .locator('[data-testid="viewer-status"]')
     .filter({ hasText: 'Connected' })
     .waitFor({ timeout: 60_000 });
-  // The desktop image's twm (deploy/images/desktop) has no RandomPlacement, so a new window
-  // waits for the user to place it with a click, as a user would.
+  // A first click on the desktop, as a user would before typing (twm places the xterm by
+  // itself since the session image configures RandomPlacement).
   await clickRemote(page, 0.05, 0.05);
   const first = await waitForDesktop(page, 60_000);
   assert.ok(first.detail > 0.01, 'the canvas shows the container desktop');
