@@ -149,11 +149,11 @@ test('the agent Role is least privilege: only what the driver calls, no wildcard
   assert.doesNotMatch(JSON.stringify(role.rules), /\*/);
 });
 
-test('production values: replicas, external database, WebSocket ingress, session namespace', async () => {
+test('production values: one replica, external database, WebSocket ingress, session namespace', async () => {
   const objects = await render([PRODUCTION]);
   assert.equal(find(objects, 'StatefulSet', '-postgresql'), undefined, 'no bundled PostgreSQL');
   const controlPlane = find(objects, 'Deployment', '-control-plane')!;
-  assert.equal((controlPlane.spec as { replicas: number }).replicas, 3);
+  assert.equal((controlPlane.spec as { replicas: number }).replicas, 1);
   const database = containerOf(controlPlane).env.find((entry) => entry.name === 'DATABASE_URL');
   assert.deepEqual(database?.valueFrom, {
     secretKeyRef: { name: 'streamspace-database', key: 'url' },
