@@ -69,9 +69,7 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
     .locator('[data-testid="viewer-status"]')
     .filter({ hasText: 'Connected' })
     .waitFor({ timeout: 60_000 });
-  // A first click on the desktop, as a user would before typing (twm places the xterm by
-  // itself since the session image configures RandomPlacement).
-  await clickRemote(page, 0.05, 0.05);
+  // twm places the xterm by itself (the session image configures RandomPlacement).
   const first = await waitForDesktop(page, 60_000);
   assert.ok(first.detail > 0.01, 'the canvas shows the container desktop');
   await clickRemote(page, 0.2, 0.25);
@@ -99,7 +97,6 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
       const session = await apiCall(system.apiUrl, adminToken, 'GET', `/sessions/${sessionId}`);
       throw new Error(`${error.message}\nsession: ${JSON.stringify(session)}`);
     });
-  await clickRemote(page, 0.05, 0.05);
   const woken = await waitForDesktop(page, 60_000);
   assert.ok(woken.detail > 0.01, 'the desktop is back after waking');
 
