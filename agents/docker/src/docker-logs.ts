@@ -29,7 +29,7 @@ export async function lastLogLines(container: Docker.Container, lines: number): 
  * (stream type, 3 zero bytes, big-endian payload length) and the payload (Docker Engine
  * API, "Attach to a container": stream format).
  */
-export function demultiplex(raw: Buffer): Buffer {
+function demultiplex(raw: Buffer): Buffer {
   const parts: Buffer[] = [];
   let offset = 0;
   while (offset + 8 <= raw.length) {

@@ -68,7 +68,7 @@ export interface KubernetesDriver extends SessionDriver {
 }
 
 /** The service account environment a pod gets; present means "in the cluster". */
-export function loadKubeConfig(): KubeConfig {
+function loadKubeConfig(): KubeConfig {
   const kubeConfig = new KubeConfig();
   if (process.env.KUBERNETES_SERVICE_HOST !== undefined) kubeConfig.loadFromCluster();
   else kubeConfig.loadFromDefault();

@@ -61,7 +61,7 @@ export function signalGroup(process: ProcessIdentity, signal: NodeJS.Signals): v
 const EXIT_POLL_MS = 50;
 
 /** Resolves true once every process has exited, false when `timeoutMs` passes first. */
-export function waitForExit(
+function waitForExit(
   processes: ProcessIdentity[],
   timeoutMs: number,
   clock: Clock,

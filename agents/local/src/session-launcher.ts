@@ -57,7 +57,7 @@ async function logTail(logFile: string): Promise<string> {
  * Start Xvnc bound to loopback and resolve once its RFB port answers with a banner.
  * Detached: it leads its own process group and outlives an agent restart.
  */
-export async function launchXvnc(
+async function launchXvnc(
   launch: XvncLaunch,
   clock: Clock,
   startTimeoutMs: number,

@@ -306,7 +306,7 @@ function identityTaken(
   );
 }
 
-export function toAgentCommand(row: AgentCommandRow): AgentCommand {
+function toAgentCommand(row: AgentCommandRow): AgentCommand {
   return {
     id: row.id,
     agentId: row.agentId,

@@ -16,7 +16,7 @@ import {
 import { registerOrphanRoutes } from './orphan-routes';
 
 /** The scheduler's settings from the control plane's configuration (docs/lifecycle.md). */
-export function lifecycleSchedulerConfig(config: Config): LifecycleSchedulerConfig {
+function lifecycleSchedulerConfig(config: Config): LifecycleSchedulerConfig {
   return {
     defaultIdleMinutes: config.defaultIdleMinutes,
     defaultMaxDurationMinutes: config.defaultMaxDurationMinutes,

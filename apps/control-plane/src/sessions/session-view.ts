@@ -91,7 +91,7 @@ export function createSessionViews({
   return { find, events };
 }
 
-export function toSessionEvent(row: SessionEventRow): SessionEvent {
+function toSessionEvent(row: SessionEventRow): SessionEvent {
   return {
     id: row.id,
     sessionId: row.sessionId,

@@ -82,7 +82,7 @@ function toRow(template: Template) {
   };
 }
 
-export function toTemplate(row: TemplateRow): Template {
+function toTemplate(row: TemplateRow): Template {
   return {
     id: row.id,
     name: row.name,

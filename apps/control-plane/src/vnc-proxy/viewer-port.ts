@@ -64,7 +64,7 @@ export function viewerPort(ws: WebSocket, options: ViewerPortOptions): AttachPor
 }
 
 /** How a viewer is told its stream ended (close-codes.ts; reasons ≤ 123 bytes, RFC 6455). */
-export function closeFor(end: StreamEnd): { code: number; reason: string } {
+function closeFor(end: StreamEnd): { code: number; reason: string } {
   switch (end.kind) {
     case 'peer_closed':
       return { code: CloseCode.normal, reason: 'the session closed the connection' };

@@ -14,7 +14,7 @@ export interface VncConnectRoutesDeps {
 }
 
 /** The viewer's path for a session; the ticket goes in the query (it is single-use, 30 s). */
-export function vncPath(sessionId: string, ticket: string): string {
+function vncPath(sessionId: string, ticket: string): string {
   return `/vnc/${sessionId}?ticket=${encodeURIComponent(ticket)}`;
 }
 

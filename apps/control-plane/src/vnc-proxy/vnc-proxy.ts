@@ -234,7 +234,7 @@ export function createVncProxy(deps: VncProxyDeps) {
 }
 
 /** Close a viewer; resumed first so the closing handshake is read (a paused ws hangs 30 s). */
-export function closeViewer(ws: WebSocket, code: number, reason: string): void {
+function closeViewer(ws: WebSocket, code: number, reason: string): void {
   ws.resume();
   ws.close(code, reason);
 }

@@ -8,7 +8,7 @@ const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
 ];
 const format = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
 
-export function formatRelative(iso: string, now: number): string {
+function formatRelative(iso: string, now: number): string {
   const delta = Date.parse(iso) - now;
   for (const [unit, ms] of UNITS) {
     if (Math.abs(delta) >= ms || unit === 'second') {

@@ -11,7 +11,7 @@ import { InlineError } from '../../components/error-panel';
  * The exact command an admin runs on the new agent's host. The token goes in the environment,
  * not an argument: arguments are visible to every user of the host in `ps`.
  */
-export function agentCommand(platform: Platform, origin: string, token: string): string {
+function agentCommand(platform: Platform, origin: string, token: string): string {
   return `STREAMSPACE_ENROLLMENT_TOKEN=${token} streamspace-agent ${platform} --url ${origin}`;
 }
 
