@@ -47,6 +47,8 @@ interface UserBufferHandle {
  */
 export function readIntoReusedBuffer(socket: unknown, onChunk: (chunk: Buffer) => void): boolean {
   if (onreadSymbols === undefined || !(socket instanceof Socket)) return false;
+  // A TLS socket's handle decrypts into buffers of its own: leave it alone.
+  if ((socket as Socket & { encrypted?: boolean }).encrypted === true) return false;
   const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
   if (socket.connecting || socket.destroyed || typeof handle?.useUserBuffer !== 'function') {
     return false;
