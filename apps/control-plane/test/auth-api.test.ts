@@ -92,6 +92,12 @@ describe('accounts and tokens', () => {
     assert.equal(listUsers.body.error.code, 'forbidden');
     const anonymous = await api(system.baseUrl, 'GET', '/api/v1/templates');
     assert.equal(anonymous.status, 401);
+    const limited = await api(system.baseUrl, 'PATCH', `/api/v1/users/${alice.id}`, {
+      token: admin,
+      body: { idleTimeoutMinutes: 15, maxDurationMinutes: 120 },
+    });
+    assert.equal(limited.body.idleTimeoutMinutes, 15);
+    assert.equal(limited.body.maxDurationMinutes, 120);
     const disabled = await api(system.baseUrl, 'PATCH', `/api/v1/users/${alice.id}`, {
       token: admin,
       body: { disabled: true },

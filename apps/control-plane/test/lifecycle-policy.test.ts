@@ -180,6 +180,33 @@ describe('idle and maximum-duration policy (FakeClock, real PostgreSQL)', () => 
     await s.scheduler.stop();
   });
 
+  test("without a template limit, the user's own maximum duration applies", async () => {
+    await h.db
+      .updateTable('users')
+      .set({ maxDurationMinutes: 30 })
+      .where('id', '=', h.principal.userId)
+      .execute();
+    try {
+      const id = await h.runningSession();
+      const s = h.newScheduler();
+      await h.start([s]);
+      await h.advance(20 * MINUTE, [s]);
+      await h.sessions.touch(id);
+      assert.equal((await h.stateOf(id)).state, 'running');
+      await h.advance(10 * MINUTE, [s]);
+      const { state, stateReason } = await h.stateOf(id);
+      assert.equal(state, 'stopping');
+      assert.match(stateReason, /^maximum session duration of 30 min reached/);
+      await s.scheduler.stop();
+    } finally {
+      await h.db
+        .updateTable('users')
+        .set({ maxDurationMinutes: null })
+        .where('id', '=', h.principal.userId)
+        .execute();
+    }
+  });
+
   test('a hibernated session past its maximum duration is stopped at once', async () => {
     const id = await h.runningSession({ maxDurationMinutes: 90, idleTimeoutMinutes: 20 });
     const s = h.newScheduler();

@@ -38,6 +38,7 @@ export const User = z.object({
   role: Role,
   disabled: z.boolean(),
   idleTimeoutMinutes: z.int().nullable(),
+  maxDurationMinutes: z.int().nullable(),
   createdAt: Timestamp,
 });
 export type User = z.infer<typeof User>;
@@ -58,6 +59,7 @@ export const UpdateUserRequest = z
     disabled: z.boolean(),
     password: Password,
     idleTimeoutMinutes: z.int().min(1).max(10_080).nullable(),
+    maxDurationMinutes: z.int().min(1).max(525_600).nullable(),
   })
   .partial();
 export type UpdateUserRequest = z.infer<typeof UpdateUserRequest>;

@@ -164,6 +164,7 @@ export function toUser(row: UserRow): User {
     role: row.role,
     disabled: row.disabled,
     idleTimeoutMinutes: row.idleTimeoutMinutes,
+    maxDurationMinutes: row.maxDurationMinutes,
     createdAt: row.createdAt.toISOString(),
   };
 }

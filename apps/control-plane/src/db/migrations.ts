@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as initial from './migrations/0001-initial';
 import * as sessionDeletedAt from './migrations/0002-session-deleted-at';
 import * as lifecycle from './migrations/0003-lifecycle';
+import * as userMaxDuration from './migrations/0004-user-max-duration';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-session-deleted-at': sessionDeletedAt,
   '0003-lifecycle': lifecycle,
+  '0004-user-max-duration': userMaxDuration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

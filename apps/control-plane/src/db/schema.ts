@@ -44,6 +44,7 @@ export interface UsersTable {
   role: Role;
   disabled: Generated<boolean>;
   idleTimeoutMinutes: number | null;
+  maxDurationMinutes: number | null;
   createdAt: DefaultedTimestamp;
   updatedAt: DefaultedTimestamp;
 }

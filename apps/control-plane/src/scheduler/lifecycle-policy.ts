@@ -66,7 +66,7 @@ export function createLifecyclePolicy({
   const log = logger.child({ module: 'lifecycle-policy' });
   const leadMs = config.warningLeadMinutes * MINUTE_MS;
   const idleMinutesSql = sql<number>`COALESCE(sessions.idle_timeout_minutes, users.idle_timeout_minutes, ${config.defaultIdleMinutes}::int)`;
-  const maxMinutesSql = sql<number>`COALESCE(sessions.max_duration_minutes, ${config.defaultMaxDurationMinutes}::int)`;
+  const maxMinutesSql = sql<number>`COALESCE(sessions.max_duration_minutes, users.max_duration_minutes, ${config.defaultMaxDurationMinutes}::int)`;
 
   async function viewerFacts(sessionId: string): Promise<ViewerFacts> {
     const rows = await db
@@ -112,6 +112,7 @@ export function createLifecyclePolicy({
   async function maxDurationPass(now: number, report: PolicyReport): Promise<void> {
     const rows = await db
       .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.userId')
       .leftJoin('agents', 'agents.id', 'sessions.agentId')
       .select(['sessions.id', 'sessions.createdAt', maxMinutesSql.as('maxMinutes')])
       .where('sessions.state', 'in', [

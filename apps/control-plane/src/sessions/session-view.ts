@@ -36,6 +36,7 @@ export function createSessionViews({
       .select([
         'users.username',
         'users.idleTimeoutMinutes as userIdleMinutes',
+        'users.maxDurationMinutes as userMaxMinutes',
         'templates.name as templateName',
         'agents.name as agentName',
       ])
@@ -48,7 +49,7 @@ export function createSessionViews({
     const rows = await query.execute();
     return rows.map((row) => {
       const idleMinutes = row.idleTimeoutMinutes ?? row.userIdleMinutes ?? defaultIdleMinutes;
-      const maxMinutes = row.maxDurationMinutes ?? defaultMaxDurationMinutes;
+      const maxMinutes = row.maxDurationMinutes ?? row.userMaxMinutes ?? defaultMaxDurationMinutes;
       const live = row.state === 'running';
       return {
         id: row.id,

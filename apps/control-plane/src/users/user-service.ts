@@ -23,6 +23,7 @@ export function createUserService({ db }: { db: Db }) {
         passwordHash,
         role: request.role,
         idleTimeoutMinutes: null,
+        maxDurationMinutes: null,
       })
       .onConflict((oc) => oc.column('username').doNothing())
       .returningAll()
@@ -45,6 +46,9 @@ export function createUserService({ db }: { db: Db }) {
       .set({
         ...(request.role !== undefined ? { role: request.role } : {}),
         ...(request.disabled !== undefined ? { disabled: request.disabled } : {}),
+        ...(request.maxDurationMinutes !== undefined
+          ? { maxDurationMinutes: request.maxDurationMinutes }
+          : {}),
         ...(request.idleTimeoutMinutes !== undefined
           ? { idleTimeoutMinutes: request.idleTimeoutMinutes }
           : {}),
@@ -96,6 +100,7 @@ export async function ensureAdminUser(
       passwordHash: await hashPassword(chosen),
       role: 'admin',
       idleTimeoutMinutes: null,
+      maxDurationMinutes: null,
     })
     .onConflict((oc) => oc.column('username').doNothing())
     .execute();

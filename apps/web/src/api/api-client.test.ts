@@ -34,6 +34,7 @@ const user = {
   role: 'user',
   disabled: false,
   idleTimeoutMinutes: null,
+  maxDurationMinutes: null,
   createdAt: '2026-11-27T05:00:00.000Z',
 };
 
