@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock, ClockTimer, OrphanPolicy, SessionObservation } from '@streamspace/protocol';
 import type { Db } from '../db/database';
 import { createSystemStop } from '../sessions/session-lifecycle-stop';
+import { purgeFinishedCommands } from './command-retention';
 import type { CommandSink, SessionChanged } from '../sessions/session-ports';
 import type { LifecycleMetrics } from './lifecycle-metrics';
 import {
@@ -54,6 +55,8 @@ export interface SchedulerReport {
   policy?: PolicyReport;
   stuck?: StuckReport;
   orphans?: OrphanReport;
+  /** Finished commands deleted past their retention. */
+  purgedCommands?: number;
   /** Set when the pass ended with an error (it is logged and counted too). */
   error?: string;
 }
@@ -125,7 +128,14 @@ export function createLifecycleScheduler(deps: LifecycleSchedulerDeps) {
     const stuckReport = await stuck.run();
     const policyReport = await policy.run();
     const orphanReport = await orphans.run();
-    return { leader, stuck: stuckReport, policy: policyReport, orphans: orphanReport };
+    const purgedCommands = await purgeFinishedCommands(db, clock);
+    return {
+      leader,
+      stuck: stuckReport,
+      policy: policyReport,
+      orphans: orphanReport,
+      purgedCommands,
+    };
   }
 
   /** Run one pass now (serialised with the timer's passes). */
