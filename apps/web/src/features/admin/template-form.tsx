@@ -1,6 +1,7 @@
 import { CreateTemplateRequest, type Template } from '@streamspace/protocol';
 import { useState } from 'react';
 import { InlineError } from '../../components/error-panel';
+import { CommandLineError, formatCommandLine, parseCommandLine } from './command-line';
 
 type Draft = Record<
   | 'id'
@@ -25,7 +26,7 @@ function toDraft(template: Template | null): Draft {
     description: template?.description ?? '',
     icon: template?.icon ?? '🖥️',
     image: template?.image ?? 'streamspace/desktop:latest',
-    app: template?.app.join(' ') ?? 'xterm',
+    app: template ? formatCommandLine(template.app) : 'xterm',
     windowManager: template?.windowManager ?? 'twm',
     cpuMillis: String(template?.resources.cpuMillis ?? 1000),
     memoryMb: String(template?.resources.memoryMb ?? 1024),
@@ -38,15 +39,27 @@ function toDraft(template: Template | null): Draft {
 
 const optionalInt = (text: string) => (text.trim() === '' ? null : Number(text));
 
-/** Validated with the protocol's CreateTemplateRequest schema: the server's own rules. */
-export function parseDraft(draft: Draft) {
-  return CreateTemplateRequest.safeParse({
+type DraftResult = { ok: true; value: CreateTemplateRequest } | { ok: false; message: string };
+
+/**
+ * Validated with the protocol's CreateTemplateRequest schema: the server's own rules. The app
+ * command is split like a shell line so quoted arguments keep their spaces.
+ */
+function parseDraft(draft: Draft): DraftResult {
+  let app: string[];
+  try {
+    app = parseCommandLine(draft.app);
+  } catch (error) {
+    if (error instanceof CommandLineError) return { ok: false, message: `app: ${error.message}` };
+    throw error;
+  }
+  const parsed = CreateTemplateRequest.safeParse({
     id: draft.id.trim(),
     name: draft.name.trim(),
     description: draft.description,
     icon: draft.icon.trim(),
     image: draft.image.trim(),
-    app: draft.app.trim() === '' ? [] : draft.app.trim().split(/\s+/),
+    app,
     windowManager: draft.windowManager,
     resources: { cpuMillis: Number(draft.cpuMillis), memoryMb: Number(draft.memoryMb) },
     idleTimeoutMinutes: optionalInt(draft.idleTimeoutMinutes),
@@ -54,6 +67,13 @@ export function parseDraft(draft: Draft) {
     homeIsolation: draft.homeIsolation,
     enabled: draft.enabled,
   });
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    message: parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`)
+      .join('; '),
+  };
 }
 
 export function TemplateForm({
@@ -89,16 +109,9 @@ export function TemplateForm({
       onSubmit={(event) => {
         event.preventDefault();
         const parsed = parseDraft(draft);
-        if (!parsed.success) {
-          setErrors(
-            parsed.error.issues
-              .map((issue) => `${issue.path.join('.') || 'form'}: ${issue.message}`)
-              .join('; '),
-          );
-          return;
-        }
+        if (!parsed.ok) return setErrors(parsed.message);
         setErrors(null);
-        onSubmit(parsed.data);
+        onSubmit(parsed.value);
       }}
     >
       {field('id', 'Id (lowercase, digits, -)', { disabled: template !== null, required: true })}
@@ -114,7 +127,7 @@ export function TemplateForm({
           onChange={(event) => setDraft({ ...draft, description: event.target.value })}
         />
       </div>
-      {field('app', 'App command (e.g. xterm)')}
+      {field('app', 'App command (e.g. xterm -title "My notes")')}
       <div className="field">
         <label htmlFor="template-wm">Window manager</label>
         <select
