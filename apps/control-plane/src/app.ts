@@ -210,9 +210,9 @@ export async function createApp({
     views,
     commands,
     changed,
-    pickAgent: (criteria) =>
+    pickAgent: (criteria, executor) =>
       selectAgent(
-        db,
+        executor ?? db,
         { now: () => clock.now(), heartbeatTimeoutMs: config.heartbeatTimeoutMs },
         criteria,
       ),

@@ -323,6 +323,37 @@ describe('sessions API with a real agent runtime', () => {
     }
   });
 
+  it("two launches at once cannot both take an agent's last free slot", async () => {
+    const small = startFakeAgent(
+      cp.url,
+      await registerAgent(cp, { platform: 'kubernetes', name: 'k8s-small', maxSessions: 1 }),
+      { maxSessions: 1 },
+    );
+    try {
+      await waitFor('the small agent online', async () => {
+        const platforms = await api(cp.url, 'GET', '/api/v1/platforms', { token: cp.adminToken });
+        return (
+          platforms.body.platforms.find((p: any) => p.platform === 'kubernetes')?.freeSlots === 1
+        );
+      });
+      const launch = () =>
+        api(cp.url, 'POST', '/api/v1/sessions', {
+          token: alice.token,
+          body: { templateId: 'terminal', platform: 'kubernetes' },
+        });
+      const results = await Promise.all([launch(), launch(), launch()]);
+      assert.deepEqual(results.map((r) => r.status).sort(), [201, 409, 409]);
+      const refused = results.find((r) => r.status === 409);
+      assert.equal(refused?.body.error.code, 'no_agent_available');
+      const placed = results.find((r) => r.status === 201)!.body.id;
+      await waitFor('running', async () => (await stateOf(alice.token, placed)) === 'running');
+      await api(cp.url, 'DELETE', `/api/v1/sessions/${placed}`, { token: alice.token });
+      await waitFor('stopped', async () => (await stateOf(alice.token, placed)) === 'stopped');
+    } finally {
+      await small.runtime.stop();
+    }
+  });
+
   it('deletes a session: stops it, hides it, and asks the agent to delete the home only when told', async () => {
     const id = (
       await api(cp.url, 'POST', '/api/v1/sessions', {

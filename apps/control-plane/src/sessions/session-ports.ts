@@ -11,10 +11,11 @@ export interface CommandSink {
 }
 
 /** What the sessions module needs from agent selection (apps/control-plane/src/agents). */
-export type AgentPicker = (criteria: {
-  platform: PlatformChoice;
-  agentId?: string;
-}) => Promise<{ id: string; platform: Platform }>;
+export type AgentPicker = (
+  criteria: { platform: PlatformChoice; agentId?: string },
+  /** The caller's transaction, so the choice and the new session's row commit together. */
+  executor?: Transaction<Database>,
+) => Promise<{ id: string; platform: Platform }>;
 
 /** Tells live views (server-sent events, other replicas) that a session changed. */
 export type SessionChanged = (sessionId: string) => void;

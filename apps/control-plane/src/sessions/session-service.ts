@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type {
   Clock,
@@ -26,6 +27,9 @@ export interface SessionServiceDeps {
   pickAgent: AgentPicker;
   changed: SessionChanged;
 }
+
+/** pg_advisory_xact_lock key of session placement (an arbitrary constant of this app). */
+const PLACEMENT_LOCK_KEY = 7_245_001;
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
@@ -69,12 +73,15 @@ export function createSessionService({
       .executeTakeFirst();
     if (template === undefined)
       throw new ApiError('not_found', `template "${request.templateId}" not found`);
-    const agent = await pickAgent({
-      platform: request.platform,
-      ...(request.agentId ? { agentId: request.agentId } : {}),
-    });
     const actor = actorOf(principal);
     const sessionId = await db.transaction().execute(async (trx) => {
+      // Placements are serialised (a transaction-scoped advisory lock, so across replicas
+      // too): two launches at once cannot both take an agent's last free slot.
+      await sql`SELECT pg_advisory_xact_lock(${PLACEMENT_LOCK_KEY})`.execute(trx);
+      const agent = await pickAgent(
+        { platform: request.platform, ...(request.agentId ? { agentId: request.agentId } : {}) },
+        trx,
+      );
       const inserted = await trx
         .insertInto('sessions')
         .values({
