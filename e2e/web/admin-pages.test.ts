@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
-import { startWebSystem, type WebSystem } from './web-system';
+import { apiCall, apiLogin, startWebSystem, type WebSystem } from './web-system';
 
 let system: WebSystem;
 let browser: TestBrowser;
@@ -16,6 +16,12 @@ after(async () => {
   await browser?.close();
   await system?.stop();
 });
+
+/** What the REST API says is saved, read with a fresh admin token. */
+async function apiGet<T>(path: string): Promise<T> {
+  const token = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
+  return (await apiCall(system.apiUrl, token, 'GET', path)) as T;
+}
 
 async function signIn(page: Page, username: string, password: string): Promise<void> {
   await browser.context.clearCookies();
@@ -42,12 +48,26 @@ test('an admin creates, edits and disables a template; the catalog follows', asy
   await dialog.getByLabel('Id (lowercase, digits, -)').fill('e2e-notes');
   await dialog.getByLabel('Description').fill('A terminal for notes.');
   await dialog.getByLabel('Icon (an emoji)').fill('terminal');
+  // An unclosed quote is refused in the form rather than guessed at.
+  await dialog.getByLabel('App command').fill('xterm -title "My notes');
+  await dialog.getByRole('button', { name: 'Create template' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'unclosed' }).waitFor();
+  // Quotes group words and a backslash escapes one character, as in a shell.
+  await dialog.getByLabel('App command').fill(`xterm -title "My notes" -e 'vim a\\ b.txt'`);
   await dialog.getByRole('button', { name: 'Create template' }).click();
   const row = page.locator('tr[data-template-id="e2e-notes"]');
   await row.waitFor();
   assert.match(await row.innerText(), /Notes/);
 
+  const created = await apiGet<{ app: string[] }>('/templates/e2e-notes');
+  assert.deepEqual(created.app, ['xterm', '-title', 'My notes', '-e', 'vim a\\ b.txt']);
+
   await row.getByRole('button', { name: 'Edit Notes' }).click();
+  assert.equal(
+    await dialog.getByLabel('App command').inputValue(),
+    'xterm -title "My notes" -e "vim a\\\\ b.txt"',
+    'the saved command is shown back with its quoting',
+  );
   await dialog.getByLabel('Name', { exact: true }).fill('Team notes');
   await dialog.getByLabel('Memory (MiB)').fill('768');
   await dialog.getByRole('button', { name: 'Save changes' }).click();
@@ -70,7 +90,7 @@ test('an admin creates, edits and disables a template; the catalog follows', asy
   await page.close();
 });
 
-test('an admin creates a user, changes the role, disables and resets the password', async () => {
+test('an admin creates a user, changes the role and session limits, disables and resets the password', async () => {
   const { page, errors, serverErrors } = await browser.newPage();
   await signIn(page, 'admin', system.adminPassword);
   await page.getByRole('link', { name: 'Users' }).click();
@@ -93,6 +113,36 @@ test('an admin creates a user, changes the role, disables and resets the passwor
   await page.reload();
   assert.equal(await row.getByLabel('Role of bob').inputValue(), 'admin', 'the role was saved');
   await row.getByLabel('Role of bob').selectOption('user');
+
+  // Session limits of bob's own: shown as "default" until set, then saved and shown.
+  const limitsCell = row.locator('td[data-label="Session limits"]');
+  assert.equal((await limitsCell.innerText()).trim(), 'idle default · max default');
+  await row.getByRole('button', { name: 'Session limits of bob' }).click();
+  await dialog.getByLabel('Idle timeout (minutes, blank = default)').fill('45');
+  await dialog.getByLabel('Maximum session duration (minutes, blank = default)').fill('240');
+  await dialog.getByRole('button', { name: 'Save limits' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await row.getByText('idle 45 min · max 240 min').waitFor();
+  const bobLimits = async () => {
+    const { items } = await apiGet<{ items: Record<string, unknown>[] }>('/users');
+    const bob = items.find((user) => user.username === 'bob');
+    return { idle: bob?.idleTimeoutMinutes, max: bob?.maxDurationMinutes };
+  };
+  assert.deepEqual(await bobLimits(), { idle: 45, max: 240 });
+  await page.reload();
+  assert.equal((await limitsCell.innerText()).trim(), 'idle 45 min · max 240 min');
+  // Blank fields clear both back to the template's or global default.
+  await row.getByRole('button', { name: 'Session limits of bob' }).click();
+  assert.equal(
+    await dialog.getByLabel('Idle timeout (minutes, blank = default)').inputValue(),
+    '45',
+  );
+  await dialog.getByLabel('Idle timeout (minutes, blank = default)').fill('');
+  await dialog.getByLabel('Maximum session duration (minutes, blank = default)').fill('');
+  await dialog.getByRole('button', { name: 'Save limits' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await row.getByText('idle default · max default').waitFor();
+  assert.deepEqual(await bobLimits(), { idle: null, max: null });
   await row.getByRole('button', { name: 'Disable bob' }).click();
   await row.getByText('disabled').waitFor();
   await screenshot(page, 'admin-users');

@@ -10,7 +10,7 @@ import { PageHeader } from '../components/page-header';
 import { RelativeTime } from '../components/relative-time';
 import { Spinner } from '../components/spinner';
 import { useCurrentUser } from '../features/auth/auth-provider';
-import { NewUserForm, PasswordForm } from '../features/admin/user-forms';
+import { LimitsForm, NewUserForm, PasswordForm } from '../features/admin/user-forms';
 
 export function AdminUsersPage() {
   const users = useQuery({ queryKey: queryKeys.users, queryFn: usersApi.list });
@@ -34,6 +34,7 @@ export function AdminUsersPage() {
               <th scope="col">User</th>
               <th scope="col">Role</th>
               <th scope="col">Status</th>
+              <th scope="col">Session limits</th>
               <th scope="col">Created</th>
               <th scope="col">
                 <span className="visually-hidden">Actions</span>
@@ -58,6 +59,7 @@ function UserRow({ user }: { user: User }) {
   const me = useCurrentUser();
   const queryClient = useQueryClient();
   const [resetting, setResetting] = useState(false);
+  const [limiting, setLimiting] = useState(false);
   const update = useMutation({
     mutationFn: (body: Parameters<typeof usersApi.update>[1]) => usersApi.update(user.id, body),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: queryKeys.users }),
@@ -92,6 +94,11 @@ function UserRow({ user }: { user: User }) {
           </span>
         </div>
       </td>
+      <td data-label="Session limits">
+        <div className="cell">
+          idle {minutes(user.idleTimeoutMinutes)} · max {minutes(user.maxDurationMinutes)}
+        </div>
+      </td>
       <td data-label="Created">
         <div className="cell">
           <RelativeTime iso={user.createdAt} />
@@ -117,6 +124,14 @@ function UserRow({ user }: { user: User }) {
             >
               Reset password
             </button>
+            <button
+              type="button"
+              className="btn btn-small"
+              onClick={() => setLimiting(true)}
+              aria-label={`Session limits of ${user.username}`}
+            >
+              Limits
+            </button>
             <InlineError message={update.error ? errorMessage(update.error) : null} />
           </div>
           <Dialog
@@ -128,8 +143,20 @@ function UserRow({ user }: { user: User }) {
               <PasswordForm userId={user.id} onDone={() => setResetting(false)} />
             ) : null}
           </Dialog>
+          <Dialog
+            open={limiting}
+            title={`Session limits for ${user.username}`}
+            onClose={() => setLimiting(false)}
+          >
+            {limiting ? <LimitsForm user={user} onDone={() => setLimiting(false)} /> : null}
+          </Dialog>
         </div>
       </td>
     </tr>
   );
+}
+
+/** Null means the user has no limit of their own: the template's or the global one applies. */
+function minutes(value: number | null): string {
+  return value === null ? 'default' : `${value} min`;
 }

@@ -1,4 +1,4 @@
-import { CreateUserRequest, UpdateUserRequest, type Role } from '@streamspace/protocol';
+import { CreateUserRequest, UpdateUserRequest, type Role, type User } from '@streamspace/protocol';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { usersApi } from '../../api/admin-api';
@@ -102,6 +102,64 @@ export function PasswordForm({ userId, onDone }: { userId: string; onDone: () =>
         </button>
         <button type="submit" className="btn btn-primary" disabled={reset.isPending}>
           Set password
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** Blank means null: the user falls back to the template's limit, then the global default. */
+const optionalMinutes = (text: string) => (text.trim() === '' ? null : Number(text));
+
+/** The user's own idle timeout and maximum session duration, in minutes. */
+export function LimitsForm({ user, onDone }: { user: User; onDone: () => void }) {
+  const queryClient = useQueryClient();
+  const [idle, setIdle] = useState(user.idleTimeoutMinutes?.toString() ?? '');
+  const [max, setMax] = useState(user.maxDurationMinutes?.toString() ?? '');
+  const [invalid, setInvalid] = useState<string | null>(null);
+  const save = useMutation({
+    mutationFn: (body: UpdateUserRequest) => usersApi.update(user.id, body),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: queryKeys.users });
+      onDone();
+    },
+  });
+  return (
+    <form
+      onSubmit={(event) => {
+        event.preventDefault();
+        const parsed = UpdateUserRequest.safeParse({
+          idleTimeoutMinutes: optionalMinutes(idle),
+          maxDurationMinutes: optionalMinutes(max),
+        });
+        if (!parsed.success) return setInvalid(issues(parsed.error));
+        setInvalid(null);
+        save.mutate(parsed.data);
+      }}
+    >
+      <label htmlFor="limit-idle">Idle timeout (minutes, blank = default)</label>
+      <input
+        id="limit-idle"
+        type="number"
+        min={1}
+        value={idle}
+        onChange={(event) => setIdle(event.target.value)}
+      />
+      <label htmlFor="limit-max">Maximum session duration (minutes, blank = default)</label>
+      <input
+        id="limit-max"
+        type="number"
+        min={1}
+        value={max}
+        onChange={(event) => setMax(event.target.value)}
+      />
+      <InlineError message={invalid ?? (save.error ? errorMessage(save.error) : null)} />
+      <div className="dialog-actions">
+        <button type="button" className="btn" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+          Save limits
         </button>
       </div>
     </form>
