@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,10 +137,13 @@ describe('local driver sessions', () => {
       app: [
         'sh',
         '-c',
-        'trap "echo flushed > \\"$HOME/flushed.txt\\"; exit 0" TERM; while :; do sleep 0.05; done',
+        'trap "echo flushed > \\"$HOME/flushed.txt\\"; exit 0" TERM; touch "$HOME/trap-set"; while :; do sleep 0.05; done',
       ],
     });
     await driver.start(spec);
+    // The VNC server answers before the app has run its first line: wait for the trap.
+    const home = join(dataDir, 'homes', spec.homeKey);
+    await waitFor('the app to set its SIGTERM trap', () => existsSync(join(home, 'trap-set')));
     await driver.hibernate(spec.sessionId);
     const flushed = await readFile(join(dataDir, 'homes', spec.homeKey, 'flushed.txt'), 'utf8');
     assert.equal(flushed, 'flushed\n');
