@@ -75,6 +75,9 @@ export interface DockerDriver extends SessionDriver {
   readonly scope: string;
 }
 
+/** Bound on a TCP connect to a session container, in ms. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 export const DEFAULT_SESSION_NETWORK = 'streamspace-sessions';
 const DEFAULT_STOP_GRACE_SECONDS = 10;
 const DEFAULT_START_TIMEOUT_MS = 30_000;
@@ -107,6 +110,11 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
   const logger = (options.logger ?? pino({ level: 'silent' })).child({ driver: 'docker', scope });
 
   const changes = createSessionChangeReporter({ docker, scope, clock, logger });
+  /** Session id → container IP on the sessions network, learned at start and wake. */
+  const endpoints = new Map<string, string>();
+  changes.onSessionChange((observation) => {
+    if (observation.status !== 'running') endpoints.delete(observation.sessionId);
+  });
   const resources = createDockerResources({
     docker,
     network,
@@ -258,7 +266,38 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     if (reserved.length > 0) {
       throw new DriverError('invalid_spec', `env may not set ${reserved.join(', ')}`);
     }
-    return serialized(spec.sessionId, () => startLocked(parsed.data));
+    const started = await serialized(spec.sessionId, () => startLocked(parsed.data));
+    if (started.observation.endpoint !== undefined) {
+      endpoints.set(spec.sessionId, started.observation.endpoint.host);
+    }
+    return started;
+  }
+
+  /**
+   * A TCP connection to the container, bounded: an address that no longer answers fails in
+   * CONNECT_TIMEOUT_MS instead of the kernel's minutes.
+   */
+  function connectTo(host: string, port: number): Promise<Socket> {
+    return new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(
+          new DriverError(
+            'platform_error',
+            `cannot reach ${host}:${port}: no answer in ${CONNECT_TIMEOUT_MS} ms`,
+          ),
+        );
+      }, CONNECT_TIMEOUT_MS);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(socket);
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new DriverError('platform_error', `cannot reach ${host}:${port}: ${error.message}`));
+      });
+    });
   }
 
   async function hibernateLocked(sessionId: string): Promise<void> {
@@ -334,9 +373,14 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     scope,
     start,
     wake: start,
-    hibernate: (sessionId) => serialized(sessionId, () => hibernateLocked(sessionId)),
-    stop: (sessionId, stopOptions) =>
-      serialized(sessionId, () => stopLocked(sessionId, stopOptions)),
+    hibernate: (sessionId) => {
+      endpoints.delete(sessionId);
+      return serialized(sessionId, () => hibernateLocked(sessionId));
+    },
+    stop: (sessionId, stopOptions) => {
+      endpoints.delete(sessionId);
+      return serialized(sessionId, () => stopLocked(sessionId, stopOptions));
+    },
 
     inspect: async (sessionId) => {
       const info = await resources.findContainer(sessionId);
@@ -348,18 +392,24 @@ export function createDockerDriver(options: DockerDriverOptions = {}): DockerDri
     list,
 
     openStream: async (sessionId, port) => {
+      // The address from start/wake, without a Docker API call per viewer: a busy engine
+      // answers inspect slowly, and a viewer waits for this. A stale one falls through.
+      const cached = endpoints.get(sessionId);
+      if (cached !== undefined) {
+        try {
+          return await connectTo(cached, port);
+        } catch {
+          endpoints.delete(sessionId);
+        }
+      }
       const info = await resources.findContainer(sessionId);
       const ip = info?.NetworkSettings.Networks[network]?.IPAddress;
       if (info === undefined || !info.State.Running || !ip) {
         throw new DriverError('session_not_found', `session ${sessionId} is not running`);
       }
-      return new Promise<Socket>((resolve, reject) => {
-        const socket = connect({ host: ip, port });
-        socket.once('connect', () => resolve(socket));
-        socket.once('error', (error) =>
-          reject(new DriverError('platform_error', `cannot reach ${ip}:${port}: ${error.message}`)),
-        );
-      });
+      const socket = await connectTo(ip, port);
+      endpoints.set(sessionId, ip);
+      return socket;
     },
 
     onSessionChange: (listener) => changes.onSessionChange(listener),
