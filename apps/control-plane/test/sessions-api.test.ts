@@ -354,6 +354,40 @@ describe('sessions API with a real agent runtime', () => {
     }
   });
 
+  it('a failed session that its agent still runs is stopped on the agent when it reconnects', async () => {
+    const identity = await registerAgent(cp, { platform: 'docker', name: 'docker-reconnects' });
+    const first = startFakeAgent(cp.url, identity);
+    const onDocker = async () => {
+      const platforms = await api(cp.url, 'GET', '/api/v1/platforms', { token: cp.adminToken });
+      return platforms.body.platforms.find((p: any) => p.platform === 'docker')?.onlineAgents === 1;
+    };
+    await waitFor('the docker agent online', onDocker);
+    const id = (
+      await api(cp.url, 'POST', '/api/v1/sessions', {
+        token: bob.token,
+        body: { templateId: 'terminal', platform: 'docker' },
+      })
+    ).body.id;
+    await waitFor('running', async () => (await stateOf(bob.token, id)) === 'running');
+    await first.runtime.stop();
+    // Failed while the agent was away (e.g. a command expired): the agent still runs it.
+    await cp.app.db
+      .updateTable('sessions')
+      .set({ state: 'failed', stateReason: 'test: failed while offline' })
+      .where('id', '=', id)
+      .execute();
+    const second = startFakeAgent(cp.url, identity, { driver: first.driver });
+    try {
+      await waitFor('the agent to be asked to stop it', () => first.driver.count('stop', id) === 1);
+      const session = (await api(cp.url, 'GET', `/api/v1/sessions/${id}`, { token: bob.token }))
+        .body;
+      assert.equal(session.state, 'failed', 'it stays failed, with its reason');
+      assert.equal(session.stateReason, 'test: failed while offline');
+    } finally {
+      await second.runtime.stop();
+    }
+  });
+
   it('deletes a session: stops it, hides it, and asks the agent to delete the home only when told', async () => {
     const id = (
       await api(cp.url, 'POST', '/api/v1/sessions', {

@@ -223,6 +223,51 @@ export function createSessionAgentEvents({
           : `the agent reports it ${seen.status}${seen.reason ? `: ${seen.reason}` : ''}`;
       await moveIf(id, ['running'], { to: 'failed', actor: agentActor, reason });
     }
+    await releaseFailedButRunning(agentId, inventory);
+  }
+
+  /**
+   * A session the database holds as failed (its agent was offline when it was failed, or a
+   * command expired) that the agent still runs is using compute nobody can reach: the agent
+   * gets a stop for it, once per failure. The session stays failed with its reason.
+   */
+  async function releaseFailedButRunning(
+    agentId: string,
+    inventory: readonly SessionObservation[],
+  ): Promise<void> {
+    const runningIds = inventory.filter((o) => o.status === 'running').map((o) => o.sessionId);
+    if (runningIds.length === 0) return;
+    const failed = await db
+      .selectFrom('sessions')
+      .select(['id', 'homeKey'])
+      .where('agentId', '=', agentId)
+      .where('state', '=', 'failed')
+      .where('id', 'in', runningIds)
+      .execute();
+    for (const session of failed) {
+      const pending = await db
+        .selectFrom('agentCommands')
+        .select('id')
+        .where('sessionId', '=', session.id)
+        .where('type', '=', 'stop_session')
+        .where('state', 'in', ['pending', 'sent', 'acked'])
+        .executeTakeFirst();
+      if (pending !== undefined) continue;
+      log.info(
+        { agentId, sessionId: session.id },
+        'stopping a failed session the agent still runs',
+      );
+      await commands.enqueue({
+        agentId,
+        sessionId: session.id,
+        payload: {
+          type: 'stop_session',
+          sessionId: session.id,
+          deleteHome: false,
+          homeKey: session.homeKey,
+        },
+      });
+    }
   }
 
   /**
