@@ -156,6 +156,32 @@ describe('agents API', () => {
     assert.equal(missing.status, 404);
   });
 
+  it("an admin's capacity outlives the agent's reconnects; the agent's own counts until then", async () => {
+    const agent = await registerAgent(cp, { platform: 'kubernetes' });
+    const first = RawAgentSocket.forAgent(cp.url, agent);
+    assert.equal(await first.opened, true);
+    first.hello(agent, { capacity: { maxSessions: 9 } });
+    await waitFor('welcome', () => first.ofType('welcome').length > 0);
+    const reported = await api(cp.url, 'GET', `/api/v1/agents/${agent.agentId}`, {
+      token: cp.adminToken,
+    });
+    assert.equal((reported.body as Agent).capacity.maxSessions, 9, 'the hello sets it');
+    await api(cp.url, 'PUT', `/api/v1/agents/${agent.agentId}`, {
+      token: cp.adminToken,
+      body: { capacity: { maxSessions: 2 } },
+    });
+    first.close();
+    const second = RawAgentSocket.forAgent(cp.url, agent);
+    assert.equal(await second.opened, true);
+    second.hello(agent, { capacity: { maxSessions: 9 } });
+    await waitFor('welcome again', () => second.ofType('welcome').length > 0);
+    const after = await api(cp.url, 'GET', `/api/v1/agents/${agent.agentId}`, {
+      token: cp.adminToken,
+    });
+    assert.equal((after.body as Agent).capacity.maxSessions, 2, "the admin's value stays");
+    second.close();
+  });
+
   it("heartbeat needs that agent's own credential", async () => {
     const a = await registerAgent(cp);
     const b = await registerAgent(cp);

@@ -193,7 +193,9 @@ export function createAgentService({ db, clock, heartbeatTimeoutMs }: AgentServi
       .set({
         ...(request.labels === undefined ? {} : { labels: JSON.stringify(request.labels) }),
         ...(request.region === undefined ? {} : { region: request.region }),
-        ...(request.capacity === undefined ? {} : { capacity: JSON.stringify(request.capacity) }),
+        ...(request.capacity === undefined
+          ? {}
+          : { capacity: JSON.stringify(request.capacity), capacityFromAdmin: true }),
         ...(request.draining === undefined ? {} : { draining: request.draining }),
         updatedAt: new Date(clock.now()),
       })

@@ -3,6 +3,7 @@ import * as initial from './migrations/0001-initial';
 import * as sessionDeletedAt from './migrations/0002-session-deleted-at';
 import * as lifecycle from './migrations/0003-lifecycle';
 import * as userMaxDuration from './migrations/0004-user-max-duration';
+import * as agentCapacityFromAdmin from './migrations/0005-agent-capacity-from-admin';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-session-deleted-at': sessionDeletedAt,
   '0003-lifecycle': lifecycle,
   '0004-user-max-duration': userMaxDuration,
+  '0005-agent-capacity-from-admin': agentCapacityFromAdmin,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -90,6 +90,8 @@ export interface AgentsTable {
   /** online/offline as the hub last saw it; `draining` is the admin flag below. */
   status: Exclude<AgentStatus, 'draining'>;
   draining: Generated<boolean>;
+  /** Set by an admin's PUT capacity: the agent's hello no longer overwrites it. */
+  capacityFromAdmin: Generated<boolean>;
   secretHash: string;
   agentVersion: string | null;
   lastHeartbeatAt: Timestamp | null;

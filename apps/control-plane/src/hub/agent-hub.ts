@@ -110,7 +110,8 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
           lastHeartbeatAt: now,
           agentVersion: message.agentVersion,
           clusterInfo: JSON.stringify(message.clusterInfo),
-          capacity: JSON.stringify(message.capacity),
+          // The agent's own capacity, unless an admin set one (PUT /agents/:id).
+          capacity: sql<string>`CASE WHEN capacity_from_admin THEN capacity ELSE ${JSON.stringify(message.capacity)}::jsonb END`,
           updatedAt: now,
         })
         .where('id', '=', connection.agentId)
