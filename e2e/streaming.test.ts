@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import { createWebSocketStream, WebSocket } from 'ws';
 import { CloseCode, type ConnectResponse } from '@streamspace/protocol';
-import { ensureTestSessionImage, RfbProbe, waitFor } from '@streamspace/test-kit';
+import { ensureTestSessionImage, RfbError, RfbProbe, waitFor } from '@streamspace/test-kit';
 import { LifecycleClient } from './lifecycle-support';
 import { startAgentProcess, type AgentProcess } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
@@ -15,6 +15,19 @@ interface Viewer {
 }
 
 async function openViewer(client: LifecycleClient, sessionId: string): Promise<Viewer> {
+  // Like the web UI, a viewer whose first connection brings no RFB greeting reconnects once.
+  // Under heavy load a first greeting has occasionally not come within 10 s (an open issue,
+  // see the closing note); the warning keeps it visible in the test output.
+  try {
+    return await connectViewer(client, sessionId);
+  } catch (error) {
+    if (!(error instanceof RfbError) || error.code !== 'timeout') throw error;
+    console.warn(`viewer of ${sessionId}: no RFB greeting in 10 s; reconnecting once`);
+    return connectViewer(client, sessionId);
+  }
+}
+
+async function connectViewer(client: LifecycleClient, sessionId: string): Promise<Viewer> {
   const connect = await client.request<ConnectResponse>(
     'POST',
     `/api/v1/sessions/${sessionId}/connect`,
