@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { createWebSocketStream, WebSocket } from 'ws';
 import type { ConnectResponse, Session, SessionEvent, SessionState } from '@streamspace/protocol';
-import { RfbProbe, waitFor } from '@streamspace/test-kit';
+import { RfbError, RfbProbe, waitFor } from '@streamspace/test-kit';
 
 /** REST client for the lifecycle end-to-end tests and bench/first-pixel.ts. */
 export class LifecycleClient {
@@ -83,6 +83,20 @@ export class LifecycleClient {
    * Resolves when the pixels are in (what a browser would paint).
    */
   async firstFramebuffer(id: string): Promise<{ probe: RfbProbe; width: number; height: number }> {
+    // Reconnect once, like the web UI, when a first connection brings no RFB greeting (an
+    // open intermittent stall under heavy load; see the README's 'not finished').
+    try {
+      return await this.connectFramebuffer(id);
+    } catch (error) {
+      if (!(error instanceof RfbError) || error.code !== 'timeout') throw error;
+      console.warn(`viewer of ${id}: no RFB greeting in 10 s; reconnecting once`);
+      return this.connectFramebuffer(id);
+    }
+  }
+
+  private async connectFramebuffer(
+    id: string,
+  ): Promise<{ probe: RfbProbe; width: number; height: number }> {
     const connect = await this.request<ConnectResponse>('POST', `/api/v1/sessions/${id}/connect`);
     const ws = new WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}${connect.url}`, {
       origin: this.baseUrl,
