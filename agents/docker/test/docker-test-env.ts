@@ -1,8 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import Docker from 'dockerode';
-import { DEFAULT_VNC_PORT, type SessionSpec } from '@streamspace/protocol';
-import { ensureTestSessionImage } from '@streamspace/test-kit';
+import type { SessionSpec } from '@streamspace/protocol';
+import { ensureTestSessionImage, testSessionSpec } from '@streamspace/test-kit';
 import {
   createDockerDriver,
   type DockerDriver,
@@ -84,21 +84,7 @@ export async function createDockerTestEnv(
     network,
     driver: newDriver(),
     newDriver,
-    makeSpec: (overrides = {}) => ({
-      sessionId: randomUUID(),
-      userId: randomUUID(),
-      templateId: 'desktop-test',
-      image,
-      app: ['xterm'],
-      windowManager: 'twm',
-      resources: { cpuMillis: 1000, memoryMb: 512 },
-      geometry: { width: 800, height: 600 },
-      homeKey: `t-${randomBytes(6).toString('hex')}`,
-      vncPassword: randomBytes(6).toString('hex'),
-      vncPort: DEFAULT_VNC_PORT,
-      env: {},
-      ...overrides,
-    }),
+    makeSpec: (overrides = {}) => testSessionSpec({ image, ...overrides }),
 
     writeHomeFile: (homeKey, relativePath, bytes) =>
       withHomeContainer(homeKey, async (container) => {

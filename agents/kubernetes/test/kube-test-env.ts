@@ -1,11 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { DEFAULT_VNC_PORT, type SessionSpec } from '@streamspace/protocol';
+import type { SessionSpec } from '@streamspace/protocol';
 import {
   createKubeApiServer,
   ensureTestSessionImage,
   KUBE_SERVER_LABEL,
+  testSessionSpec,
   type KubeApiServer,
   type KubeApiServerOptions,
 } from '@streamspace/test-kit';
@@ -74,21 +75,8 @@ export async function createKubeTestEnv(
     image,
     driver: newDriver(),
     newDriver,
-    makeSpec: (overrides = {}) => ({
-      sessionId: randomUUID(),
-      userId: randomUUID(),
-      templateId: 'desktop-test',
-      image,
-      app: ['xterm'],
-      windowManager: 'twm',
-      resources: { cpuMillis: 500, memoryMb: 512 },
-      geometry: { width: 800, height: 600 },
-      homeKey: `t-${randomBytes(6).toString('hex')}`,
-      vncPassword: randomBytes(6).toString('hex'),
-      vncPort: DEFAULT_VNC_PORT,
-      env: {},
-      ...overrides,
-    }),
+    makeSpec: (overrides = {}) =>
+      testSessionSpec({ image, resources: { cpuMillis: 500, memoryMb: 512 }, ...overrides }),
     writeHomeFile: async (homeKey, relativePath, bytes) => {
       if (!(await claimExists(homeKey))) {
         await core.createNamespacedPersistentVolumeClaim({

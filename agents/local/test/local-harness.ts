@@ -1,28 +1,14 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SessionSpec } from '@streamspace/protocol';
 import type { ConformanceHarness } from '@streamspace/session-driver/conformance';
+import { testSessionSpec } from '@streamspace/test-kit';
 import { createLocalDriver, type LocalDriverOptions } from '../src/local-driver';
 
 /** A valid local spec: twm + xterm, fresh ids, a random VNC password. */
 export function makeLocalSpec(overrides: Partial<SessionSpec> = {}): SessionSpec {
-  return {
-    sessionId: randomUUID(),
-    userId: randomUUID(),
-    templateId: 'xterm',
-    image: 'local',
-    app: ['xterm'],
-    windowManager: 'twm',
-    resources: { cpuMillis: 1000, memoryMb: 512 },
-    geometry: { width: 800, height: 600 },
-    homeKey: `home-${randomBytes(5).toString('hex')}`,
-    vncPassword: randomBytes(9).toString('base64url'),
-    vncPort: 5900,
-    env: {},
-    ...overrides,
-  };
+  return testSessionSpec({ templateId: 'xterm', image: 'local', ...overrides });
 }
 
 export async function makeDataDir(): Promise<string> {

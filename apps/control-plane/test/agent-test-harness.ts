@@ -12,7 +12,7 @@ import {
 } from '@streamspace/protocol';
 import { createAgentRuntime, type AgentRuntime } from '@streamspace/agent-runtime';
 import { FakeDriver } from '@streamspace/agent-runtime/fake-driver';
-import { waitFor, type TestDatabase } from '@streamspace/test-kit';
+import { testSessionSpec, waitFor, type TestDatabase } from '@streamspace/test-kit';
 import { createApp, type App, type AppDeps } from '../src/app';
 import { loadConfig } from '../src/config';
 import { api } from './test-app';
@@ -150,20 +150,7 @@ export async function insertSession(
 }
 
 export function specFor(sessionId: string, userId = randomUUID()): SessionSpec {
-  return {
-    sessionId,
-    userId,
-    templateId: 'terminal',
-    image: 'streamspace/desktop:latest',
-    app: ['xterm'],
-    windowManager: 'twm',
-    resources: { cpuMillis: 500, memoryMb: 512 },
-    geometry: { width: 1024, height: 768 },
-    homeKey: 'home-admin',
-    vncPassword: 'secret-vnc',
-    vncPort: 5900,
-    env: {},
-  };
+  return testSessionSpec({ sessionId, userId, templateId: 'terminal', homeKey: 'home-admin' });
 }
 
 /** A hand-driven agent socket for protocol tests: send raw text, read what comes back. */

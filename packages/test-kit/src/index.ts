@@ -11,3 +11,4 @@ export * from './kube-api-server/kube-api-http-server';
 export * from './kube-api-server/busybox-image';
 export * from './kube-api-server/kube-status';
 export * from './system-postgres';
+export * from './test-session-spec';
