@@ -200,7 +200,19 @@ test('view only: keys typed while it is on never reach the desktop', async () =>
     const lines = await xtermTextLines(viewer);
     return lines.length === 1 ? lines[0]!.right : undefined;
   };
-  const width0 = await waitFor('a cleared terminal', promptRight, { timeoutMs: 15_000 });
+  // One line whose end holds still across two reads: the prompt after `clear`, not the
+  // line with `clear` still being typed or drawn.
+  let previous: number | undefined;
+  const width0 = await waitFor(
+    'a cleared terminal',
+    async () => {
+      const right = await promptRight();
+      const settled = right !== undefined && right === previous;
+      previous = right;
+      return settled ? right : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 250 },
+  );
 
   const viewOnly = viewer.getByRole('button', { name: 'View only' });
   await viewOnly.click();
