@@ -61,7 +61,10 @@ test('keyboard only: sign in, reach Launch with a visible focus ring, Escape clo
   await browser.context.clearCookies();
   const { page, errors } = await browser.newPage();
   await page.goto(`${system.url}/sign-in`);
-  // The username field has focus on arrival.
+  // The username field has focus on arrival (once the app has rendered; typing before that
+  // would go nowhere, as it would for a user).
+  await page.getByLabel('Username').waitFor();
+  await page.waitForFunction(`document.activeElement?.id === 'username'`);
   await page.keyboard.type('admin');
   await page.keyboard.press('Tab');
   await page.keyboard.type(system.adminPassword);
