@@ -6,6 +6,13 @@ import { ensureTestSessionImage } from '../../packages/test-kit/src/session-imag
 import { waitFor } from '../../packages/test-kit/src/wait-for';
 import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
 import { startAgent, type RunningAgent } from './start-agent';
+import {
+  assertProgressInOrder,
+  describeProgress,
+  installProgressRecorder,
+  progressLog,
+  waitForPhase,
+} from './progress-recorder';
 import { canvasStats, clickRemote, waitForDesktop } from './viewer-helpers';
 import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
 
@@ -50,8 +57,11 @@ after(async () => {
     .catch(() => {});
 });
 
-test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async () => {
+const CONNECTING = 'viewer:Connecting to the desktop…';
+
+test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async (t) => {
   const { page, errors, serverErrors } = await browser.newPage();
+  await installProgressRecorder(page);
   await page.goto(`${system.url}/sign-in`);
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill(system.adminPassword);
@@ -61,7 +71,11 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel(/Docker/).check();
   assert.match(await dialog.locator('label', { hasText: 'Docker' }).innerText(), /1 agent online/);
+  await progressLog(page, { clear: true });
   await dialog.getByRole('button', { name: 'Launch' }).click();
+  // A container takes a moment to start: the in-between step is on screen long enough to see.
+  await waitForPhase(page, 'launch:starting');
+  await screenshot(page, 'launch-progress-starting-docker');
   await page.waitForURL(/\/sessions\/[0-9a-f-]+\/view$/, { timeout: 90_000 });
   const sessionId = /\/sessions\/([0-9a-f-]+)\/view/.exec(page.url())?.[1] ?? '';
 
@@ -72,6 +86,13 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
   // twm places the xterm by itself (the session image configures RandomPlacement).
   const first = await waitForDesktop(page, 60_000);
   assert.ok(first.detail > 0.01, 'the canvas shows the container desktop');
+  const launch = await progressLog(page);
+  t.diagnostic(`launch: ${describeProgress(launch)}`);
+  assertProgressInOrder(
+    launch,
+    ['launch:requested', 'launch:starting', 'launch:running', CONNECTING, 'viewer:connected'],
+    ['launch:starting', CONNECTING, 'viewer:connected'],
+  );
   await clickRemote(page, 0.2, 0.25);
   const before = (await canvasStats(page))?.hash;
   await page.keyboard.type('echo docker-desktop', { delay: 20 });
@@ -87,6 +108,7 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
   await page
     .getByRole('heading', { name: 'This session is hibernated' })
     .waitFor({ timeout: 60_000 });
+  await progressLog(page, { clear: true });
   await page.getByRole('button', { name: 'Wake session' }).click();
   await page
     .locator('[data-testid="viewer-status"]')
@@ -99,6 +121,9 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
     });
   const woken = await waitForDesktop(page, 60_000);
   assert.ok(woken.detail > 0.01, 'the desktop is back after waking');
+  const wake = await progressLog(page);
+  t.diagnostic(`wake: ${describeProgress(wake)}`);
+  assertProgressInOrder(wake, ['viewer:Waking the session…', CONNECTING, 'viewer:connected']);
 
   assert.deepEqual(errors, []);
   assert.deepEqual(serverErrors, []);

@@ -1,5 +1,5 @@
 import type { PlatformChoice, Template } from '@streamspace/protocol';
-import { useMutation, useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { errorMessage, isApiError } from '../../api/api-error';
 import { queryKeys } from '../../api/query-keys';
@@ -21,6 +21,8 @@ export const NO_AGENT_MESSAGE = 'No agent is online for any platform';
 /** Pick a platform among those with an online agent, launch, and follow the start. */
 export function LaunchDialog({ template, onClose }: { template: Template; onClose: () => void }) {
   const [choice, setChoice] = useState<PlatformChoice>('auto');
+  const [startedAt, setStartedAt] = useState(0);
+  const queryClient = useQueryClient();
   const platforms = useQuery({
     queryKey: queryKeys.platforms,
     queryFn: sessionsApi.platforms,
@@ -28,14 +30,17 @@ export function LaunchDialog({ template, onClose }: { template: Template; onClos
   });
   const launch = useMutation({
     mutationFn: () => sessionsApi.create({ templateId: template.id, platform: choice }),
+    // The answer is the session as created (usually already starting): show that at once
+    // rather than a step the session has passed while its first fetch is in flight.
+    onSuccess: (session) => queryClient.setQueryData(queryKeys.session(session.id), session),
   });
   const online = (platforms.data ?? []).filter((platform) => platform.onlineAgents > 0);
   const totalAgents = online.reduce((sum, platform) => sum + platform.onlineAgents, 0);
 
   return (
     <Dialog open title={`Launch ${template.name}`} onClose={onClose}>
-      {launch.data ? (
-        <LaunchProgress sessionId={launch.data.id} />
+      {launch.data || launch.isPending ? (
+        <LaunchProgress sessionId={launch.data?.id ?? null} startedAt={startedAt} />
       ) : platforms.isPending ? (
         <Spinner label="Checking agents" />
       ) : online.length === 0 ? (
@@ -47,6 +52,7 @@ export function LaunchDialog({ template, onClose }: { template: Template; onClos
           id="launch-form"
           onSubmit={(event) => {
             event.preventDefault();
+            setStartedAt(Date.now());
             launch.mutate();
           }}
         >
@@ -91,14 +97,14 @@ export function LaunchDialog({ template, onClose }: { template: Template; onClos
         <button type="button" className="btn" onClick={onClose}>
           {launch.data ? 'Close' : 'Cancel'}
         </button>
-        {launch.data ? null : (
+        {launch.data || launch.isPending ? null : (
           <button
             type="submit"
             form="launch-form"
             className="btn btn-primary"
-            disabled={online.length === 0 || launch.isPending}
+            disabled={online.length === 0}
           >
-            {launch.isPending ? 'Launching…' : 'Launch'}
+            Launch
           </button>
         )}
       </div>

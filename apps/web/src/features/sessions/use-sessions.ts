@@ -12,10 +12,11 @@ export function useSessionList(scope: SessionListScope) {
   });
 }
 
-export function useSession(id: string) {
+export function useSession(id: string, { enabled = true }: { enabled?: boolean } = {}) {
   return useQuery({
     queryKey: queryKeys.session(id),
     queryFn: () => sessionsApi.get(id),
+    enabled,
     refetchInterval: useRefetchInterval(),
   });
 }

@@ -33,6 +33,7 @@ export function StatusOverlay({
 
   let title: string;
   let detail: string | null = null;
+  let elapsed: number | null = null;
   let buttons = back;
   switch (status.kind) {
     case 'connecting':
@@ -51,6 +52,7 @@ export function StatusOverlay({
     case 'waiting':
       title = status.state === 'waking' ? 'Waking the session…' : 'The session is starting…';
       detail = 'The desktop opens as soon as it is running.';
+      elapsed = Math.max(0, Math.floor((now - status.since) / 1000));
       break;
     case 'hibernated':
       title = status.settled ? 'This session is hibernated' : 'The session is hibernating…';
@@ -110,6 +112,12 @@ export function StatusOverlay({
         {busy ? <span className="spinner" aria-hidden="true" /> : null}
         <h2>{title}</h2>
         {detail ? <p>{detail}</p> : null}
+        {/* Left out of the live region's speech: a number ticking every second is noise. */}
+        {elapsed === null ? null : (
+          <p className="muted overlay-elapsed" aria-hidden="true">
+            {elapsed} s
+          </p>
+        )}
         {status.kind === 'hibernated' && actions.wakeError ? (
           <p className="inline-error" role="alert">
             {actions.wakeError}

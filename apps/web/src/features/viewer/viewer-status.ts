@@ -6,8 +6,8 @@ export type ViewerStatus =
   | { kind: 'connected' }
   | { kind: 'reconnecting'; reason: string; retryAt: number }
   | { kind: 'agent_offline'; reason: string; retryAt: number }
-  /** The session is starting or waking: connect when it reports running. */
-  | { kind: 'waiting'; state: SessionState }
+  /** The session is starting or waking: connect when it reports running. `since`: ms epoch. */
+  | { kind: 'waiting'; state: SessionState; since: number }
   /** `settled` once hibernation finished: only then can the session be woken. */
   | { kind: 'hibernated'; settled: boolean }
   | { kind: 'ended'; state: SessionState; reason: string }

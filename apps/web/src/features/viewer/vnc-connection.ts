@@ -121,7 +121,8 @@ export function createVncConnection(deps: VncConnectionDeps): VncConnection {
     }
     if (state === 'running') return scheduleRetry(kind, dropReason);
     clearRetry();
-    setStatus({ kind: 'waiting', state });
+    const since = status.kind === 'waiting' && status.state === state ? status.since : Date.now();
+    setStatus({ kind: 'waiting', state, since });
   };
 
   const attempt = async () => {
@@ -226,7 +227,7 @@ export function createVncConnection(deps: VncConnectionDeps): VncConnection {
       if ((state === 'hibernating' || state === 'hibernated') && status.kind !== 'connected') {
         applySessionState(state, '', '', 'reconnecting');
       } else if (state === 'waking' && status.kind === 'hibernated') {
-        setStatus({ kind: 'waiting', state });
+        setStatus({ kind: 'waiting', state, since: Date.now() });
       }
     },
     reconnectNow() {
