@@ -36,6 +36,10 @@ import { createSessionAgentEvents } from './sessions/session-agent-events';
 import { registerSessionRoutes } from './sessions/session-routes';
 import { createSessionService, type SessionService } from './sessions/session-service';
 import { createSessionViews } from './sessions/session-view';
+import { createReplicaRegistry } from './replicas/replica-registry';
+import { createReplicaStreamServer } from './replicas/replica-stream-server';
+import { isReplicaStreamPath } from './replicas/replica-stream-protocol';
+import { createStreamRouter } from './replicas/stream-router';
 
 export interface AppDeps {
   config: Config;
@@ -174,6 +178,25 @@ export async function createApp({
     },
     touch: (_sessionId: string): Promise<void> => Promise.resolve(),
   };
+  // Several replicas (docs/architecture.md): a viewer whose agent link another replica holds
+  // is routed through that replica; the owner serves such routes on its internal endpoint.
+  const replicas = createReplicaRegistry({
+    db,
+    clock,
+    logger,
+    replicaId: config.replicaId,
+    heartbeatMs: config.heartbeatIntervalMs,
+    ttlMs: config.heartbeatTimeoutMs,
+  });
+  const replicaStreams = createReplicaStreamServer({
+    replicaId: config.replicaId,
+    secret: config.replicaSecret,
+    logger,
+    localEndpoint: (agentId) => hub.streamEndpoint(agentId),
+  });
+  http.server.on('upgrade', (request, socket, head) => {
+    if (isReplicaStreamPath(request.url)) replicaStreams.handleUpgrade(request, socket, head);
+  });
   const vnc = createVncProxy({
     onViewerConnected: (sessionId, userId) =>
       viewerEvents.record(sessionId, userId, 'viewer_connected', 'viewer connected'),
@@ -190,11 +213,21 @@ export async function createApp({
     logger,
     tickets: vncTickets,
     allowedOrigins: config.allowedOrigins,
-    streamEndpointFor: (agentId) => hub.streamEndpoint(agentId),
+    streamEndpointFor: createStreamRouter({
+      replicaId: config.replicaId,
+      secret: config.replicaSecret,
+      registry: replicas,
+      localEndpoint: (agentId) => hub.streamEndpoint(agentId),
+      clock,
+      logger,
+    }),
     metrics: vncMetrics,
   });
   vnc.attach(http.server);
-  refuseUnknownUpgrades(http.server, (url) => isAgentConnectPath(url) || isVncPath(url));
+  refuseUnknownUpgrades(
+    http.server,
+    (url) => isAgentConnectPath(url) || isVncPath(url) || isReplicaStreamPath(url),
+  );
 
   // Sessions: the state machine driven by users, command outcomes and agent reports.
   const views = createSessionViews({
@@ -308,14 +341,18 @@ export async function createApp({
       const address = http.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       listeningUrl = `http://127.0.0.1:${port}`;
+      // Without STREAMSPACE_REPLICA_URL only replicas on this host can reach this one.
+      await replicas.start(config.replicaUrl ?? listeningUrl);
       commands.start();
       lifecycle.start();
       logger.info({ port }, 'control plane listening');
     },
     async stop() {
       await lifecycle.stop();
+      replicaStreams.close();
       await vnc.close();
       await hub.close();
+      await replicas.stop();
       await commands.stop();
       await http.close();
       await feed.close();

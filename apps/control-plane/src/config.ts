@@ -52,6 +52,13 @@ const Env = z.object({
   STREAMSPACE_METRICS_TOKEN: z.string().min(16).optional(),
   /** Fastify trustProxy: 'false', 'true', or comma-separated proxy addresses/CIDRs. */
   STREAMSPACE_TRUST_PROXY: z.string().default('false'),
+  /**
+   * Shared by every control-plane replica: authenticates replica-to-replica stream routing.
+   * Unset: viewers are only served by the replica holding the agent's link (one replica).
+   */
+  STREAMSPACE_REPLICA_SECRET: z.string().min(32).optional(),
+  /** The URL other replicas reach this one on (its pod IP, not the public address). */
+  STREAMSPACE_REPLICA_URL: z.string().url().optional(),
 });
 
 export interface Config {
@@ -87,6 +94,10 @@ export interface Config {
   trustProxy: boolean | string[];
   /** Identifies this process among control-plane replicas. */
   replicaId: string;
+  /** Shared secret of replica-to-replica routing; undefined disables routing. Never logged. */
+  replicaSecret: string | undefined;
+  /** Internal URL other replicas open routed streams on; default: the listening address. */
+  replicaUrl: string | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -123,6 +134,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: e.STREAMSPACE_METRICS_TOKEN,
     trustProxy: parseTrustProxy(e.STREAMSPACE_TRUST_PROXY),
     replicaId: `${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    replicaSecret: e.STREAMSPACE_REPLICA_SECRET,
+    replicaUrl: e.STREAMSPACE_REPLICA_URL?.replace(/\/+$/, ''),
   };
 }
 

@@ -4,6 +4,7 @@ import * as sessionDeletedAt from './migrations/0002-session-deleted-at';
 import * as lifecycle from './migrations/0003-lifecycle';
 import * as userMaxDuration from './migrations/0004-user-max-duration';
 import * as agentCapacityFromAdmin from './migrations/0005-agent-capacity-from-admin';
+import * as replicas from './migrations/0006-replicas';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0003-lifecycle': lifecycle,
   '0004-user-max-duration': userMaxDuration,
   '0005-agent-capacity-from-admin': agentCapacityFromAdmin,
+  '0006-replicas': replicas,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -30,6 +30,7 @@ export interface Database {
   agentCommands: AgentCommandsTable;
   vncTickets: VncTicketsTable;
   leases: LeasesTable;
+  replicas: ReplicasTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -188,3 +189,14 @@ export type SessionEventRow = Selectable<SessionEventsTable>;
 export type AgentCommandRow = Selectable<AgentCommandsTable>;
 export type NewAgentCommand = Insertable<AgentCommandsTable>;
 export type SessionUpdate = Updateable<SessionsTable>;
+
+/** Running control-plane processes and their internal URLs (migration 0006). */
+export interface ReplicasTable {
+  id: string;
+  /** Where other replicas open routed streams (STREAMSPACE_REPLICA_URL). */
+  url: string;
+  startedAt: Timestamp;
+  heartbeatAt: Timestamp;
+  /** Past this, the replica and the agent links it claims are not trusted. */
+  expiresAt: Timestamp;
+}

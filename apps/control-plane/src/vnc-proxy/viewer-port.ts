@@ -63,13 +63,37 @@ export function viewerPort(ws: WebSocket, options: ViewerPortOptions): AttachPor
   };
 }
 
+/**
+ * Why a routed viewer's stream ended when the replica holding the agent's link went away
+ * (a `link_closed` end with this reason); the viewer is told so rather than "agent offline".
+ */
+export const OWNER_REPLICA_LOST = "the control-plane replica holding the agent's link went away";
+
+/**
+ * An open that failed with what the viewer should be told already decided (a routed stream
+ * whose owner replica refused or could not be reached): the proxy closes with these.
+ */
+export class ViewerCloseError extends Error {
+  override readonly name = 'ViewerCloseError';
+
+  constructor(
+    readonly closeCode: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
 /** How a viewer is told its stream ended (close-codes.ts; reasons ≤ 123 bytes, RFC 6455). */
 function closeFor(end: StreamEnd): { code: number; reason: string } {
   switch (end.kind) {
     case 'peer_closed':
       return { code: CloseCode.normal, reason: 'the session closed the connection' };
     case 'link_closed':
-      return { code: CloseCode.agentOffline, reason: 'the agent went offline' };
+      return {
+        code: CloseCode.agentOffline,
+        reason: end.reason === OWNER_REPLICA_LOST ? OWNER_REPLICA_LOST : 'the agent went offline',
+      };
     case 'peer_error':
     case 'protocol_error':
       if (end.code === 'agent_shutting_down') {

@@ -11,9 +11,9 @@ import {
 } from '@streamspace/protocol';
 import { StreamOpenError } from '@streamspace/agent-runtime/streams/stream-port';
 import type { Db } from '../db/database';
-import { isControlPlaneStreamMux } from './control-plane-stream-mux';
+import type { ControlPlaneStreamMux } from './control-plane-stream-mux';
 import { isOriginAllowed } from './origin-check';
-import { viewerPort } from './viewer-port';
+import { viewerPort, ViewerCloseError } from './viewer-port';
 import type { VncMetrics } from './vnc-metrics';
 import type { VncTickets } from './vnc-tickets';
 
@@ -25,6 +25,12 @@ export const INPUT_STAMP_INTERVAL_MS = 5_000;
  */
 export const MAX_VIEWER_MESSAGE_BYTES = 1024 * 1024;
 
+/**
+ * Where a viewer's stream is opened: the agent link's own mux on this process, or a route
+ * through the replica that holds the link (replicas/stream-router.ts).
+ */
+export type ViewerStreamOpener = Pick<ControlPlaneStreamMux, 'openStream'>;
+
 export interface VncProxyDeps {
   db: Db;
   clock: Clock;
@@ -32,8 +38,13 @@ export interface VncProxyDeps {
   tickets: VncTickets;
   /** Origins besides the request's own host allowed to open viewers (config.allowedOrigins). */
   allowedOrigins: readonly string[];
-  /** The stream side of the agent's link, when this process holds it (hub.streamEndpoint). */
-  streamEndpointFor: (agentId: string) => StreamEndpoint | undefined;
+  /**
+   * The stream side of the agent's link when this process holds it (hub.streamEndpoint), or
+   * a route to the replica that does; undefined when the agent is offline.
+   */
+  streamEndpointFor: (
+    agentId: string,
+  ) => StreamEndpoint | ViewerStreamOpener | undefined | Promise<ViewerStreamOpener | undefined>;
   metrics?: VncMetrics;
   onViewerConnected?: (sessionId: string, userId: string) => unknown;
   onViewerDisconnected?: (sessionId: string, userId: string, reason: string) => unknown;
@@ -114,8 +125,9 @@ export function createVncProxy(deps: VncProxyDeps) {
       const state = session?.state ?? 'gone';
       return refuse(ws, CloseCode.sessionNotRunning, `session is ${state}, not running`, fields);
     }
-    const endpoint = session.agentId === null ? undefined : deps.streamEndpointFor(session.agentId);
-    if (!isControlPlaneStreamMux(endpoint)) {
+    const endpoint =
+      session.agentId === null ? undefined : await deps.streamEndpointFor(session.agentId);
+    if (!isStreamOpener(endpoint)) {
       return refuse(ws, CloseCode.agentOffline, "the session's agent is offline", fields);
     }
     if (ws.readyState !== ws.OPEN) return;
@@ -149,6 +161,8 @@ export function createVncProxy(deps: VncProxyDeps) {
         return port(stream);
       });
     } catch (error) {
+      if (error instanceof ViewerCloseError)
+        return refuse(ws, error.closeCode, error.reason, fields);
       const code = error instanceof StreamOpenError ? error.code : 'connect_failed';
       if (code === 'link_closed' || code === 'agent_shutting_down') {
         return refuse(ws, CloseCode.agentOffline, 'the agent went offline', fields);
@@ -231,6 +245,13 @@ export function createVncProxy(deps: VncProxyDeps) {
       wss.close();
     },
   };
+}
+
+/** The hub's own mux and a replica route both open streams; a bare StreamEndpoint cannot. */
+function isStreamOpener(
+  endpoint: StreamEndpoint | ViewerStreamOpener | undefined,
+): endpoint is ViewerStreamOpener {
+  return typeof (endpoint as Partial<ViewerStreamOpener> | undefined)?.openStream === 'function';
 }
 
 /** Close a viewer; resumed first so the closing handshake is read (a paused ws hangs 30 s). */
