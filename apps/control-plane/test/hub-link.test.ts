@@ -11,10 +11,14 @@ import {
   type ControlPlane,
 } from './agent-test-harness';
 
-async function connected(cp: ControlPlane, identity: AgentIdentity): Promise<RawAgentSocket> {
+async function connected(
+  cp: ControlPlane,
+  identity: AgentIdentity,
+  helloOverrides: Record<string, unknown> = {},
+): Promise<RawAgentSocket> {
   const socket = RawAgentSocket.forAgent(cp.url, identity);
   assert.equal(await socket.opened, true, 'the upgrade succeeds');
-  socket.hello(identity);
+  socket.hello(identity, helloOverrides);
   await waitFor('welcome', () => socket.ofType('welcome').length > 0);
   return socket;
 }
@@ -220,7 +224,11 @@ describe('agent hub: heartbeats (fake clock)', () => {
     const sessionId = await insertSession(cp.app, identity.agentId, 'running');
     const offline: string[] = [];
     cp.app.hub.onAgentOffline((agentId, reason) => void offline.push(`${agentId}:${reason}`));
-    const socket = await connected(cp, identity);
+    // The agent reports the session as running, as a real one would; an empty inventory
+    // would have the reconnect reconciliation fail the session, racing with this test.
+    const socket = await connected(cp, identity, {
+      inventory: [{ sessionId, status: 'running', details: {} }],
+    });
     const sessionBefore = await cp.app.db
       .selectFrom('sessions')
       .selectAll()
