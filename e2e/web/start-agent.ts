@@ -36,7 +36,7 @@ export interface StartAgentOptions {
 export async function startAgent(
   apiUrl: string,
   adminToken: string,
-  platform: 'local' | 'docker',
+  platform: 'local' | 'docker' | 'kubernetes',
   name: string,
   options: StartAgentOptions = {},
 ): Promise<RunningAgent> {

@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Session } from '@streamspace/protocol';
+import {
+  createKubeApiServer,
+  ensureTestSessionImage,
+  type KubeApiServer,
+} from '../../packages/test-kit/src/index';
+import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import {
+  assertProgressInOrder,
+  describeProgress,
+  installProgressRecorder,
+  progressLog,
+  waitForPhase,
+} from './progress-recorder';
+import { startAgent, type RunningAgent } from './start-agent';
+import { canvasStats, clickRemote, waitForDesktop, xtermTextLines } from './viewer-helpers';
+import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+
+/**
+ * A Kubernetes agent against packages/test-kit's Kubernetes API server (its pods are Docker
+ * containers of the session image): an admin sees it on the Agents page, a user launches an
+ * app on it and works in the pod's desktop through the browser.
+ */
+const NAMESPACE = 'sessions';
+const AGENT = 'kube-e2e';
+const USER = { username: 'kim', password: 'kubernetes-pass-1' };
+let cluster: KubeApiServer;
+let system: WebSystem;
+let browser: TestBrowser;
+let agent: RunningAgent;
+let adminToken: string;
+
+before(async () => {
+  const image = await ensureTestSessionImage();
+  cluster = await createKubeApiServer({ namespaces: ['default', NAMESPACE] });
+  const kubeconfig = await cluster.writeKubeconfig(NAMESPACE);
+  system = await startWebSystem({ embeddedAgent: 'none' });
+  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
+  await apiCall(system.apiUrl, adminToken, 'PATCH', '/templates/terminal', { image });
+  await apiCall(system.apiUrl, adminToken, 'POST', '/users', { ...USER, role: 'user' });
+  // `--flag=value`: agent-cli parses platform flags non-strictly (e2e/kubernetes.test.ts).
+  agent = await startAgent(system.apiUrl, adminToken, 'kubernetes', AGENT, {
+    extraArgs: [`--kubeconfig=${kubeconfig}`, `--namespace=${NAMESPACE}`],
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (adminToken) await stopAllSessions(system.apiUrl, adminToken, { deleteHome: true });
+  await agent?.stop();
+  await system?.stop();
+  await cluster?.close();
+});
+
+test('the Agents page lists the Kubernetes agent online', async () => {
+  const { page, errors } = await browser.newPage();
+  await page.goto(`${system.url}/sign-in`);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill(system.adminPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Apps' }).waitFor();
+  await page.goto(`${system.url}/admin/agents`);
+  const row = page.locator(`tr[data-agent-name="${AGENT}"]`);
+  await row.getByText('online', { exact: true }).waitFor({ timeout: 30_000 });
+  assert.equal((await row.locator('td[data-label="Platform"]').innerText()).trim(), 'kubernetes');
+  await screenshot(page, 'admin-agents-kubernetes');
+  assert.deepEqual(errors, []);
+  await browser.context.clearCookies();
+  await page.close();
+});
+
+test('a user launches on Kubernetes: a pod desktop draws and takes typed commands', async (t) => {
+  const { page, errors, serverErrors } = await browser.newPage();
+  await installProgressRecorder(page);
+  await page.goto(`${system.url}/sign-in`);
+  await page.getByLabel('Username').fill(USER.username);
+  await page.getByLabel('Password').fill(USER.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Launch Terminal' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel(/Kubernetes/).check();
+  assert.match(
+    await dialog.locator('label', { hasText: 'Kubernetes' }).innerText(),
+    /1 agent online/,
+  );
+  await progressLog(page, { clear: true });
+  await dialog.getByRole('button', { name: 'Launch' }).click();
+  await waitForPhase(page, 'launch:starting');
+  await screenshot(page, 'launch-progress-starting-kubernetes');
+
+  await page.waitForURL(/\/sessions\/[0-9a-f-]+\/view$/, { timeout: 120_000 });
+  const sessionId = /\/sessions\/([0-9a-f-]+)\/view/.exec(page.url())?.[1] ?? '';
+  const session = (await apiCall(
+    system.apiUrl,
+    adminToken,
+    'GET',
+    `/sessions/${sessionId}`,
+  )) as Session;
+  assert.equal(session.platform, 'kubernetes');
+  assert.equal(session.agentName, AGENT);
+  assert.match(session.details.pod ?? '', /^ss-/, 'the session runs in a pod');
+
+  const first = await waitForDesktop(page, 60_000);
+  assert.ok(
+    first.width >= 640 && first.height >= 400,
+    `a real framebuffer (${first.width}x${first.height})`,
+  );
+  const launch = await progressLog(page);
+  t.diagnostic(`launch: ${describeProgress(launch)}`);
+  assertProgressInOrder(
+    launch,
+    [
+      'launch:requested',
+      'launch:starting',
+      'launch:running',
+      'viewer:Connecting to the desktop…',
+      'viewer:connected',
+    ],
+    ['launch:starting', 'viewer:Connecting to the desktop…', 'viewer:connected'],
+  );
+
+  // Typed keys reach the pod's shell: clear, then a command whose output is a new line.
+  await clickRemote(page, 0.2, 0.25);
+  await page.keyboard.type('clear', { delay: 20 });
+  await page.keyboard.press('Enter');
+  await waitFor('the terminal to clear', async () => (await xtermTextLines(page)).length === 1, {
+    timeoutMs: 15_000,
+    intervalMs: 200,
+  });
+  const before = (await canvasStats(page))?.hash;
+  await page.keyboard.type('echo pod-$((6*7))', { delay: 20 });
+  await page.keyboard.press('Enter');
+  // The shell ran it: the command line, its output line and a new prompt.
+  await waitFor(
+    'the typed command to run in the pod',
+    async () => (await xtermTextLines(page)).length >= 3,
+    { timeoutMs: 15_000, intervalMs: 200 },
+  ).catch(async (error: Error) => {
+    await screenshot(page, 'failure-kubernetes-typing');
+    throw error;
+  });
+  assert.notEqual((await canvasStats(page))?.hash, before, 'the canvas changed');
+  await screenshot(page, 'viewer-kubernetes');
+
+  await page.goto(`${system.url}/sessions`);
+  const row = page.locator(`tr[data-session-id="${sessionId}"]`);
+  await row.getByText('running', { exact: true }).waitFor();
+  assert.match(await row.innerText(), new RegExp(AGENT), 'My sessions names the agent');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(serverErrors, []);
+  await page.close();
+});
