@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { createWebSocketStream, WebSocket } from 'ws';
 import type { ConnectResponse, Session, SessionEvent, SessionState } from '@streamspace/protocol';
-import { RfbError, RfbProbe, waitFor } from '@streamspace/test-kit';
+import { RfbProbe, waitFor } from '@streamspace/test-kit';
+import { openViewerSocket } from './streaming-viewer';
 
 /** REST client for the lifecycle end-to-end tests and bench/first-pixel.ts. */
 export class LifecycleClient {
@@ -80,31 +80,22 @@ export class LifecycleClient {
 
   /**
    * Open /vnc through the control plane and read the first full framebuffer update.
-   * Resolves when the pixels are in (what a browser would paint).
+   * Resolves when the pixels are in (what a browser would paint). The WebSocket's stream
+   * listens from the start (openViewerSocket): a greeting that comes with the 101 answer is
+   * not lost.
    */
   async firstFramebuffer(id: string): Promise<{ probe: RfbProbe; width: number; height: number }> {
-    // Reconnect once, like the web UI, when a first connection brings no RFB greeting (an
-    // open intermittent stall under heavy load; see the README's 'not finished').
-    try {
-      return await this.connectFramebuffer(id);
-    } catch (error) {
-      if (!(error instanceof RfbError) || error.code !== 'timeout') throw error;
-      console.warn(`viewer of ${id}: no RFB greeting in 10 s; reconnecting once`);
-      return this.connectFramebuffer(id);
-    }
-  }
-
-  private async connectFramebuffer(
-    id: string,
-  ): Promise<{ probe: RfbProbe; width: number; height: number }> {
     const connect = await this.request<ConnectResponse>('POST', `/api/v1/sessions/${id}/connect`);
-    const ws = new WebSocket(`${this.baseUrl.replace(/^http/, 'ws')}${connect.url}`, {
-      origin: this.baseUrl,
-      perMessageDeflate: false,
-    });
-    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-    const probe = await RfbProbe.connect(createWebSocketStream(ws), {
+    const { stream } = await openViewerSocket(
+      `${this.baseUrl.replace(/^http/, 'ws')}${connect.url}`,
+      { origin: this.baseUrl, perMessageDeflate: false },
+    );
+    const probe = await RfbProbe.connect(stream, {
       ...(connect.vncPassword !== null ? { password: connect.vncPassword } : {}),
+    }).catch((error: unknown) => {
+      throw new Error(`viewer of ${id}: the RFB handshake through /vnc failed: ${error}`, {
+        cause: error,
+      });
     });
     probe.setPixelFormat();
     probe.requestUpdate(false);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
-import { createWebSocketStream, WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { CloseCode, type ConnectResponse } from '@streamspace/protocol';
-import { ensureTestSessionImage, RfbError, RfbProbe, waitFor } from '@streamspace/test-kit';
+import { ensureTestSessionImage, RfbProbe, waitFor } from '@streamspace/test-kit';
 import { LifecycleClient } from './lifecycle-support';
+import { openViewerSocket } from './streaming-viewer';
 import { startAgentProcess, type AgentProcess } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
 
@@ -14,35 +15,28 @@ interface Viewer {
   closed: Promise<{ code: number; reason: string }>;
 }
 
+/**
+ * A viewer through the control plane, handshaken through ServerInit. The WebSocket's stream
+ * listens from the start (openViewerSocket): a greeting that comes with the 101 answer is
+ * not lost.
+ */
 async function openViewer(client: LifecycleClient, sessionId: string): Promise<Viewer> {
-  // Like the web UI, a viewer whose first connection brings no RFB greeting reconnects once.
-  // Under heavy load a first greeting has occasionally not come within 10 s (an open issue,
-  // see the closing note); the warning keeps it visible in the test output.
-  try {
-    return await connectViewer(client, sessionId);
-  } catch (error) {
-    if (!(error instanceof RfbError) || error.code !== 'timeout') throw error;
-    console.warn(`viewer of ${sessionId}: no RFB greeting in 10 s; reconnecting once`);
-    return connectViewer(client, sessionId);
-  }
-}
-
-async function connectViewer(client: LifecycleClient, sessionId: string): Promise<Viewer> {
   const connect = await client.request<ConnectResponse>(
     'POST',
     `/api/v1/sessions/${sessionId}/connect`,
   );
-  const ws = new WebSocket(`${client.baseUrl.replace(/^http/, 'ws')}${connect.url}`, {
-    origin: client.baseUrl,
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   assert.ok(connect.vncPassword, 'sessions have a VNC password');
-  const probe = await RfbProbe.connect(createWebSocketStream(ws), {
-    password: connect.vncPassword,
-  });
+  const { ws, stream, closed } = await openViewerSocket(
+    `${client.baseUrl.replace(/^http/, 'ws')}${connect.url}`,
+    { origin: client.baseUrl },
+  );
+  const probe = await RfbProbe.connect(stream, { password: connect.vncPassword }).catch(
+    (error: unknown) => {
+      throw new Error(`viewer of ${sessionId}: the RFB handshake through /vnc failed: ${error}`, {
+        cause: error,
+      });
+    },
+  );
   probe.setPixelFormat();
   return { probe, ws, closed };
 }
