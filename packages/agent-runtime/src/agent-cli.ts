@@ -157,6 +157,10 @@ export async function runAgentCli(
     createStreamEndpoint: (link, context) => createAgentStreamMux(link, context),
   });
   await runtime.start();
+  // The runtime's timers are unref'd (systemClock). While the link is down and a reconnect
+  // is waiting, nothing else may hold the event loop, and Node would exit silently: the
+  // agent must outlive a control plane that restarts or dies, so it holds the loop itself.
+  const keepAlive = setInterval(() => {}, 60_000);
   await new Promise<void>((done) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -167,7 +171,10 @@ export async function runAgentCli(
         .stop()
         .then(() => driver.close())
         .catch((error: unknown) => logger.error({ err: error }, 'agent stop failed'))
-        .finally(done);
+        .finally(() => {
+          clearInterval(keepAlive);
+          done();
+        });
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
