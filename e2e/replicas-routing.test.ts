@@ -274,6 +274,18 @@ describe('two control-plane replicas on one database route viewers to the agent 
     viewer.ws.close();
   });
 
+  it('an agent deleted through one replica loses its link on the other', async () => {
+    const doomed = await enrollTestAgent(a.baseUrl, admin, 'doomed-agent');
+    const agent = await connectTestAgent(b.baseUrl, doomed, () => target.port);
+    agents.push(agent);
+    const closed = new Promise<number>((resolve) => agent.ws.once('close', resolve));
+    const deleted = await api(a.baseUrl, 'DELETE', `/api/v1/agents/${doomed.agentId}`, {
+      token: admin,
+    });
+    assert.equal(deleted.status, 204, JSON.stringify(deleted.body));
+    assert.equal(await closed, CloseCode.agentDeleted);
+  });
+
   it('a routed viewer hears the owner replica went away; a new one works once the agent is back', async () => {
     // Now the agent is on A; a viewer on B is routed to A, and A shuts down.
     const viewer = openViewer(b.baseUrl, await viewerPath(b.baseUrl, sessionIds[1]!));

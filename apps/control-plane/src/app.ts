@@ -146,6 +146,8 @@ export async function createApp({
     beforeAgentDeleted: (agentId, actor) => agentEvents.onAgentDeleted(agentId, actor),
     onAgentDeleted: async (agentId) => {
       hub.disconnect(agentId, CloseCode.agentDeleted, 'the agent was deleted by an admin');
+      // The replica holding its link may be another one: it hears this and closes it too.
+      feed.publish({ kind: 'agent', id: agentId });
       // Its open commands lost their agent: expire them now rather than at their deadline.
       await commands.sweep();
     },
@@ -288,6 +290,22 @@ export async function createApp({
     listen((agentId: string) => feed.publish({ kind: 'agent', id: agentId }));
   }
   viewerEvents.touch = (sessionId) => sessions.touch(sessionId);
+  // An agent deleted through another replica loses the link this one holds.
+  feed.subscribe((change) => {
+    if (change.kind !== 'agent' || !hub.isConnected(change.id)) return;
+    void db
+      .selectFrom('agents')
+      .select('id')
+      .where('id', '=', change.id)
+      .executeTakeFirst()
+      .then((row) => {
+        if (row !== undefined) return;
+        hub.disconnect(change.id, CloseCode.agentDeleted, 'the agent was deleted by an admin');
+      })
+      .catch((error: Error) =>
+        logger.warn({ err: error.message }, 'closing a deleted agent failed'),
+      );
+  });
   // Viewers of a session that stops running hear why at once (close 4011 with the state),
   // rather than when the VNC server's socket goes away.
   feed.subscribe((change) => {
