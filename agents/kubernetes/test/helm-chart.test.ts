@@ -98,6 +98,15 @@ test('default values render a control plane, bundled PostgreSQL and the agent', 
     Buffer.from(secret.data['admin-password']!, 'base64').toString(),
     /^[A-Za-z0-9]{24}$/,
   );
+  // A generated replica secret, so `kubectl scale` to more replicas routes viewers at once.
+  assert.match(
+    Buffer.from(secret.data['replica-secret']!, 'base64').toString(),
+    /^[A-Za-z0-9]{48}$/,
+  );
+  assert.deepEqual(
+    controlPlane.env.find((entry) => entry.name === 'STREAMSPACE_REPLICA_SECRET')?.valueFrom,
+    { secretKeyRef: { name: 'streamspace-streamspace', key: 'replica-secret' } },
+  );
 
   const agent = containerOf(find(objects, 'Deployment', '-agent'));
   assert.deepEqual(agent.args, ['kubernetes']);
@@ -149,11 +158,24 @@ test('the agent Role is least privilege: only what the driver calls, no wildcard
   assert.doesNotMatch(JSON.stringify(role.rules), /\*/);
 });
 
-test('production values: one replica, external database, WebSocket ingress, session namespace', async () => {
+test('production values: two replicas, external database, WebSocket ingress, session namespace', async () => {
   const objects = await render([PRODUCTION]);
   assert.equal(find(objects, 'StatefulSet', '-postgresql'), undefined, 'no bundled PostgreSQL');
   const controlPlane = find(objects, 'Deployment', '-control-plane')!;
-  assert.equal((controlPlane.spec as { replicas: number }).replicas, 1);
+  assert.equal((controlPlane.spec as { replicas: number }).replicas, 2);
+  // Replicas route viewers to each other on their pod IPs, with the secret from a Secret.
+  const replicaEnv = Object.fromEntries(
+    containerOf(controlPlane).env.map((entry) => [entry.name, entry.value ?? entry.valueFrom]),
+  );
+  assert.deepEqual(replicaEnv.STREAMSPACE_REPLICA_SECRET, {
+    secretKeyRef: { name: 'streamspace-replica', key: 'replica-secret' },
+  });
+  assert.deepEqual(replicaEnv.POD_IP, { fieldRef: { fieldPath: 'status.podIP' } });
+  assert.equal(replicaEnv.STREAMSPACE_REPLICA_URL, 'http://$(POD_IP):8080');
+  const productionSecret = find(objects, 'Secret', 'streamspace') as K8sObject & {
+    data: Record<string, string> | null;
+  };
+  assert.equal(productionSecret.data?.['replica-secret'], undefined, 'the existing one is used');
   const database = containerOf(controlPlane).env.find((entry) => entry.name === 'DATABASE_URL');
   assert.deepEqual(database?.valueFrom, {
     secretKeyRef: { name: 'streamspace-database', key: 'url' },
