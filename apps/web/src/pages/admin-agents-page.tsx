@@ -5,9 +5,10 @@ import { agentsApi } from '../api/admin-api';
 import { errorMessage } from '../api/api-error';
 import { queryKeys } from '../api/query-keys';
 import { Dialog } from '../components/confirm-dialog';
-import { ErrorPanel, InlineError } from '../components/error-panel';
+import { CardTable, Cell } from '../components/card-table';
+import { InlineError } from '../components/error-panel';
 import { PageHeader } from '../components/page-header';
-import { Spinner } from '../components/spinner';
+import { QueryStatus } from '../components/query-status';
 import { StateBadge } from '../components/state-badge';
 import { useNow } from '../components/use-now';
 import { EnrollmentDialog } from '../features/admin/enrollment-dialog';
@@ -31,10 +32,7 @@ export function AdminAgentsPage() {
           Add agent
         </button>
       </PageHeader>
-      {agents.isPending ? <Spinner label="Loading agents" /> : null}
-      {agents.error ? (
-        <ErrorPanel title="Cannot load agents" message={errorMessage(agents.error)} />
-      ) : null}
+      <QueryStatus query={agents} loading="Loading agents" errorTitle="Cannot load agents" />
       {agents.data?.length === 0 ? (
         <p className="empty">No agents yet. Add one to run sessions.</p>
       ) : null}
@@ -47,59 +45,32 @@ export function AdminAgentsPage() {
 function AgentTable({ agents }: { agents: Agent[] }) {
   const now = useNow(1000);
   return (
-    <table className="table table-cards">
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Platform</th>
-          <th scope="col">Region</th>
-          <th scope="col">Status</th>
-          <th scope="col">Sessions</th>
-          <th scope="col">Version</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
+    <CardTable columns={['Name', 'Platform', 'Region', 'Status', 'Sessions', 'Version']}>
+      {agents.map((agent) => (
+        <tr key={agent.id} data-agent-id={agent.id} data-agent-name={agent.name}>
+          <Cell label="Name" className="cell-title">
+            {agent.name}
+          </Cell>
+          <Cell label="Platform">{agent.platform}</Cell>
+          <Cell label="Region">{agent.region || <span className="muted">—</span>}</Cell>
+          <Cell label="Status">
+            <StateBadge state={agent.status} />
+            <span className="cell-reason">
+              {agent.lastHeartbeatAt
+                ? `heartbeat ${heartbeatAge(now - Date.parse(agent.lastHeartbeatAt))} ago`
+                : 'no heartbeat yet'}
+            </span>
+          </Cell>
+          <Cell label="Sessions">
+            <Capacity used={agent.sessionCount} max={agent.capacity.maxSessions} />
+          </Cell>
+          <Cell label="Version">{agent.agentVersion ?? <span className="muted">—</span>}</Cell>
+          <Cell label="Actions">
+            <AgentActions agent={agent} />
+          </Cell>
         </tr>
-      </thead>
-      <tbody>
-        {agents.map((agent) => (
-          <tr key={agent.id} data-agent-id={agent.id} data-agent-name={agent.name}>
-            <td data-label="Name" className="cell-title">
-              <div className="cell">{agent.name}</div>
-            </td>
-            <td data-label="Platform">
-              <div className="cell">{agent.platform}</div>
-            </td>
-            <td data-label="Region">
-              <div className="cell">{agent.region || <span className="muted">—</span>}</div>
-            </td>
-            <td data-label="Status">
-              <div className="cell">
-                <StateBadge state={agent.status} />
-                <span className="cell-reason">
-                  {agent.lastHeartbeatAt
-                    ? `heartbeat ${heartbeatAge(now - Date.parse(agent.lastHeartbeatAt))} ago`
-                    : 'no heartbeat yet'}
-                </span>
-              </div>
-            </td>
-            <td data-label="Sessions">
-              <div className="cell">
-                <Capacity used={agent.sessionCount} max={agent.capacity.maxSessions} />
-              </div>
-            </td>
-            <td data-label="Version">
-              <div className="cell">{agent.agentVersion ?? <span className="muted">—</span>}</div>
-            </td>
-            <td data-label="Actions">
-              <div className="cell">
-                <AgentActions agent={agent} />
-              </div>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </CardTable>
   );
 }
 

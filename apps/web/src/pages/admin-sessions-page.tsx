@@ -1,8 +1,6 @@
 import { useState } from 'react';
-import { errorMessage } from '../api/api-error';
-import { ErrorPanel } from '../components/error-panel';
 import { PageHeader } from '../components/page-header';
-import { Spinner } from '../components/spinner';
+import { QueryStatus } from '../components/query-status';
 import { LiveIndicator } from '../features/live/live-indicator';
 import { SessionTable } from '../features/sessions/session-table';
 import { useSessionList } from '../features/sessions/use-sessions';
@@ -27,10 +25,7 @@ export function AdminSessionsPage() {
           Show stopped
         </label>
       </PageHeader>
-      {sessions.isPending ? <Spinner label="Loading sessions" /> : null}
-      {sessions.error ? (
-        <ErrorPanel title="Cannot load sessions" message={errorMessage(sessions.error)} />
-      ) : null}
+      <QueryStatus query={sessions} loading="Loading sessions" errorTitle="Cannot load sessions" />
       {sessions.data && visible.length === 0 ? <p className="empty">No sessions.</p> : null}
       {visible.length > 0 ? <SessionTable sessions={visible} showUser /> : null}
     </>

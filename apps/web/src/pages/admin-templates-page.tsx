@@ -5,9 +5,10 @@ import { templatesApi } from '../api/admin-api';
 import { errorMessage } from '../api/api-error';
 import { queryKeys } from '../api/query-keys';
 import { Dialog } from '../components/confirm-dialog';
-import { ErrorPanel, InlineError } from '../components/error-panel';
+import { CardTable, Cell } from '../components/card-table';
+import { InlineError } from '../components/error-panel';
 import { PageHeader } from '../components/page-header';
-import { Spinner } from '../components/spinner';
+import { QueryStatus } from '../components/query-status';
 import { TemplateForm } from '../features/admin/template-form';
 import { formatResources } from '../features/catalog/template-card';
 import { AppIcon } from '../components/app-icon';
@@ -45,81 +46,58 @@ export function AdminTemplatesPage() {
           New template
         </button>
       </PageHeader>
-      {templates.isPending ? <Spinner label="Loading templates" /> : null}
-      {templates.error ? (
-        <ErrorPanel title="Cannot load templates" message={errorMessage(templates.error)} />
-      ) : null}
+      <QueryStatus
+        query={templates}
+        loading="Loading templates"
+        errorTitle="Cannot load templates"
+      />
       <InlineError message={toggle.error ? errorMessage(toggle.error) : null} />
       {templates.data ? (
-        <table className="table table-cards">
-          <thead>
-            <tr>
-              <th scope="col">Template</th>
-              <th scope="col">Image</th>
-              <th scope="col">Resources</th>
-              <th scope="col">Idle timeout</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
+        <CardTable columns={['Template', 'Image', 'Resources', 'Idle timeout', 'Status']}>
+          {templates.data.map((template) => (
+            <tr key={template.id} data-template-id={template.id}>
+              <Cell label="Template" className="cell-title">
+                <AppIcon icon={template.icon} name={template.name} /> {template.name}
+                <span className="cell-reason mono">{template.id}</span>
+              </Cell>
+              <Cell label="Image" className="mono">
+                {template.image}
+              </Cell>
+              <Cell label="Resources">{formatResources(template)}</Cell>
+              <Cell label="Idle timeout">
+                {template.idleTimeoutMinutes ? `${template.idleTimeoutMinutes} min` : 'default'}
+              </Cell>
+              <Cell label="Status">
+                <span className={template.enabled ? 'badge badge-ok' : 'badge badge-muted'}>
+                  {template.enabled ? 'enabled' : 'disabled'}
+                </span>
+              </Cell>
+              <Cell label="Actions">
+                <div className="actions">
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => {
+                      save.reset();
+                      setEditing(template);
+                    }}
+                    aria-label={`Edit ${template.name}`}
+                  >
+                    Edit
+                  </button>
+                  <button
+                    type="button"
+                    className="btn btn-small"
+                    onClick={() => toggle.mutate(template)}
+                    aria-label={`${template.enabled ? 'Disable' : 'Enable'} ${template.name}`}
+                  >
+                    {template.enabled ? 'Disable' : 'Enable'}
+                  </button>
+                </div>
+              </Cell>
             </tr>
-          </thead>
-          <tbody>
-            {templates.data.map((template) => (
-              <tr key={template.id} data-template-id={template.id}>
-                <td data-label="Template" className="cell-title">
-                  <div className="cell">
-                    <AppIcon icon={template.icon} name={template.name} /> {template.name}
-                    <span className="cell-reason mono">{template.id}</span>
-                  </div>
-                </td>
-                <td data-label="Image" className="mono">
-                  <div className="cell">{template.image}</div>
-                </td>
-                <td data-label="Resources">
-                  <div className="cell">{formatResources(template)}</div>
-                </td>
-                <td data-label="Idle timeout">
-                  <div className="cell">
-                    {template.idleTimeoutMinutes ? `${template.idleTimeoutMinutes} min` : 'default'}
-                  </div>
-                </td>
-                <td data-label="Status">
-                  <div className="cell">
-                    <span className={template.enabled ? 'badge badge-ok' : 'badge badge-muted'}>
-                      {template.enabled ? 'enabled' : 'disabled'}
-                    </span>
-                  </div>
-                </td>
-                <td data-label="Actions">
-                  <div className="cell">
-                    <div className="actions">
-                      <button
-                        type="button"
-                        className="btn btn-small"
-                        onClick={() => {
-                          save.reset();
-                          setEditing(template);
-                        }}
-                        aria-label={`Edit ${template.name}`}
-                      >
-                        Edit
-                      </button>
-                      <button
-                        type="button"
-                        className="btn btn-small"
-                        onClick={() => toggle.mutate(template)}
-                        aria-label={`${template.enabled ? 'Disable' : 'Enable'} ${template.name}`}
-                      >
-                        {template.enabled ? 'Disable' : 'Enable'}
-                      </button>
-                    </div>
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </CardTable>
       ) : null}
       <Dialog
         open={editing !== null}

@@ -5,10 +5,11 @@ import { usersApi } from '../api/admin-api';
 import { errorMessage } from '../api/api-error';
 import { queryKeys } from '../api/query-keys';
 import { Dialog } from '../components/confirm-dialog';
-import { ErrorPanel, InlineError } from '../components/error-panel';
+import { CardTable, Cell } from '../components/card-table';
+import { InlineError } from '../components/error-panel';
 import { PageHeader } from '../components/page-header';
+import { QueryStatus } from '../components/query-status';
 import { RelativeTime } from '../components/relative-time';
-import { Spinner } from '../components/spinner';
 import { useCurrentUser } from '../features/auth/auth-provider';
 import { LimitsForm, NewUserForm, PasswordForm } from '../features/admin/user-forms';
 
@@ -23,30 +24,13 @@ export function AdminUsersPage() {
           New user
         </button>
       </PageHeader>
-      {users.isPending ? <Spinner label="Loading users" /> : null}
-      {users.error ? (
-        <ErrorPanel title="Cannot load users" message={errorMessage(users.error)} />
-      ) : null}
+      <QueryStatus query={users} loading="Loading users" errorTitle="Cannot load users" />
       {users.data ? (
-        <table className="table table-cards">
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Role</th>
-              <th scope="col">Status</th>
-              <th scope="col">Session limits</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.data.map((user) => (
-              <UserRow key={user.id} user={user} />
-            ))}
-          </tbody>
-        </table>
+        <CardTable columns={['User', 'Role', 'Status', 'Session limits', 'Created']}>
+          {users.data.map((user) => (
+            <UserRow key={user.id} user={user} />
+          ))}
+        </CardTable>
       ) : null}
       <Dialog open={creating} title="New user" onClose={() => setCreating(false)}>
         {creating ? <NewUserForm onDone={() => setCreating(false)} /> : null}
@@ -68,90 +52,76 @@ function UserRow({ user }: { user: User }) {
 
   return (
     <tr data-user={user.username}>
-      <td data-label="User" className="cell-title">
-        <div className="cell">
-          {user.username}
-          {self ? <span className="muted"> (you)</span> : null}
-        </div>
-      </td>
-      <td data-label="Role">
-        <div className="cell">
-          <select
-            aria-label={`Role of ${user.username}`}
-            value={user.role}
+      <Cell label="User" className="cell-title">
+        {user.username}
+        {self ? <span className="muted"> (you)</span> : null}
+      </Cell>
+      <Cell label="Role">
+        <select
+          aria-label={`Role of ${user.username}`}
+          value={user.role}
+          disabled={self || update.isPending}
+          onChange={(event) => update.mutate({ role: event.target.value as Role })}
+        >
+          <option value="user">user</option>
+          <option value="admin">admin</option>
+        </select>
+      </Cell>
+      <Cell label="Status">
+        <span className={user.disabled ? 'badge badge-bad' : 'badge badge-ok'}>
+          {user.disabled ? 'disabled' : 'active'}
+        </span>
+      </Cell>
+      <Cell label="Session limits">
+        idle {minutes(user.idleTimeoutMinutes)} · max {minutes(user.maxDurationMinutes)}
+      </Cell>
+      <Cell label="Created">
+        <RelativeTime iso={user.createdAt} />
+      </Cell>
+      <Cell label="Actions">
+        <div className="actions">
+          <button
+            type="button"
+            className="btn btn-small"
             disabled={self || update.isPending}
-            onChange={(event) => update.mutate({ role: event.target.value as Role })}
+            onClick={() => update.mutate({ disabled: !user.disabled })}
+            aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}
           >
-            <option value="user">user</option>
-            <option value="admin">admin</option>
-          </select>
-        </div>
-      </td>
-      <td data-label="Status">
-        <div className="cell">
-          <span className={user.disabled ? 'badge badge-bad' : 'badge badge-ok'}>
-            {user.disabled ? 'disabled' : 'active'}
-          </span>
-        </div>
-      </td>
-      <td data-label="Session limits">
-        <div className="cell">
-          idle {minutes(user.idleTimeoutMinutes)} · max {minutes(user.maxDurationMinutes)}
-        </div>
-      </td>
-      <td data-label="Created">
-        <div className="cell">
-          <RelativeTime iso={user.createdAt} />
-        </div>
-      </td>
-      <td data-label="Actions">
-        <div className="cell">
-          <div className="actions">
-            <button
-              type="button"
-              className="btn btn-small"
-              disabled={self || update.isPending}
-              onClick={() => update.mutate({ disabled: !user.disabled })}
-              aria-label={`${user.disabled ? 'Enable' : 'Disable'} ${user.username}`}
-            >
-              {user.disabled ? 'Enable' : 'Disable'}
-            </button>
-            <button
-              type="button"
-              className="btn btn-small"
-              onClick={() => setResetting(true)}
-              aria-label={`Reset password of ${user.username}`}
-            >
-              Reset password
-            </button>
-            <button
-              type="button"
-              className="btn btn-small"
-              onClick={() => setLimiting(true)}
-              aria-label={`Session limits of ${user.username}`}
-            >
-              Limits
-            </button>
-            <InlineError message={update.error ? errorMessage(update.error) : null} />
-          </div>
-          <Dialog
-            open={resetting}
-            title={`New password for ${user.username}`}
-            onClose={() => setResetting(false)}
+            {user.disabled ? 'Enable' : 'Disable'}
+          </button>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => setResetting(true)}
+            aria-label={`Reset password of ${user.username}`}
           >
-            {resetting ? (
-              <PasswordForm userId={user.id} onDone={() => setResetting(false)} />
-            ) : null}
-          </Dialog>
-          <Dialog
-            open={limiting}
-            title={`Session limits for ${user.username}`}
-            onClose={() => setLimiting(false)}
+            Reset password
+          </button>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => setLimiting(true)}
+            aria-label={`Session limits of ${user.username}`}
           >
-            {limiting ? <LimitsForm user={user} onDone={() => setLimiting(false)} /> : null}
-          </Dialog>
+            Limits
+          </button>
+          <InlineError message={update.error ? errorMessage(update.error) : null} />
         </div>
-      </td>
+        <Dialog
+          open={resetting}
+          title={`New password for ${user.username}`}
+          onClose={() => setResetting(false)}
+        >
+          {resetting ? <PasswordForm userId={user.id} onDone={() => setResetting(false)} /> : null}
+        </Dialog>
+        <Dialog
+          open={limiting}
+          title={`Session limits for ${user.username}`}
+          onClose={() => setLimiting(false)}
+        >
+          {limiting ? <LimitsForm user={user} onDone={() => setLimiting(false)} /> : null}
+        </Dialog>
+      </Cell>
     </tr>
   );
 }

@@ -1,12 +1,10 @@
 import type { Template } from '@streamspace/protocol';
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { errorMessage } from '../api/api-error';
 import { templatesApi } from '../api/admin-api';
 import { queryKeys } from '../api/query-keys';
-import { ErrorPanel } from '../components/error-panel';
 import { PageHeader } from '../components/page-header';
-import { Spinner } from '../components/spinner';
+import { QueryStatus } from '../components/query-status';
 import { LaunchDialog } from '../features/catalog/launch-dialog';
 import { TemplateCard } from '../features/catalog/template-card';
 
@@ -18,10 +16,7 @@ export function CatalogPage() {
   return (
     <>
       <PageHeader title="Apps" />
-      {templates.isPending ? <Spinner label="Loading apps" /> : null}
-      {templates.error ? (
-        <ErrorPanel title="Cannot load the apps" message={errorMessage(templates.error)} />
-      ) : null}
+      <QueryStatus query={templates} loading="Loading apps" errorTitle="Cannot load the apps" />
       {templates.data && enabled.length === 0 ? (
         <p className="empty">No apps are available yet. An administrator can add templates.</p>
       ) : null}

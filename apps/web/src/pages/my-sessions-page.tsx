@@ -1,8 +1,6 @@
 import { Link } from 'react-router';
-import { errorMessage } from '../api/api-error';
-import { ErrorPanel } from '../components/error-panel';
 import { PageHeader } from '../components/page-header';
-import { Spinner } from '../components/spinner';
+import { QueryStatus } from '../components/query-status';
 import { LiveIndicator } from '../features/live/live-indicator';
 import { SessionTable } from '../features/sessions/session-table';
 import { useSessionList } from '../features/sessions/use-sessions';
@@ -17,10 +15,11 @@ export function MySessionsPage() {
       <PageHeader title="My sessions">
         <LiveIndicator />
       </PageHeader>
-      {sessions.isPending ? <Spinner label="Loading sessions" /> : null}
-      {sessions.error ? (
-        <ErrorPanel title="Cannot load your sessions" message={errorMessage(sessions.error)} />
-      ) : null}
+      <QueryStatus
+        query={sessions}
+        loading="Loading sessions"
+        errorTitle="Cannot load your sessions"
+      />
       {sessions.data && visible.length === 0 ? (
         <p className="empty">
           You have no active sessions. <Link to="/">Launch an app</Link> to start one.
