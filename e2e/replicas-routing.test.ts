@@ -60,12 +60,14 @@ describe('two control-plane replicas on one database route viewers to the agent 
     STREAMSPACE_HEARTBEAT_INTERVAL_MS: '1000',
     STREAMSPACE_HEARTBEAT_TIMEOUT_MS: '60000',
   };
-  const sessionIds = Array.from({ length: 4 }, () => randomUUID());
+  const sessionIds = Array.from({ length: 5 }, () => randomUUID());
   let database: TestDatabase;
   let a: TestApp;
   let b: TestApp;
   let admin: string;
   let target: Awaited<ReturnType<typeof startBannerEchoServer>>;
+  /** Where the agent's "driver" connects: the echo server unless a test points elsewhere. */
+  let targetPort = () => target.port;
   let credential: { agentId: string; secret: string };
   let onB: TestAgent;
   const agents: TestAgent[] = [];
@@ -103,7 +105,7 @@ describe('two control-plane replicas on one database route viewers to the agent 
     onB = await connectTestAgent(
       b.baseUrl,
       credential,
-      () => target.port,
+      () => targetPort(),
       () => sessionIds,
     );
     agents.push(onB);
@@ -143,6 +145,65 @@ describe('two control-plane replicas on one database route viewers to the agent 
         local.ws.close();
       },
     );
+  });
+
+  it('a routed viewer that stops reading holds the session back at a bounded backlog, then gets every byte', async () => {
+    // A "session" that writes a counting byte pattern as fast as its socket takes it.
+    let written = 0;
+    const flood = createServer((socket) => {
+      socket.on('error', () => {});
+      const chunk = Buffer.alloc(64 * 1024);
+      const pump = () => {
+        while (!socket.destroyed) {
+          for (let i = 0; i < chunk.length; i += 1) chunk[i] = (written + i) % 251;
+          written += chunk.length;
+          if (!socket.write(Buffer.from(chunk))) return void socket.once('drain', pump);
+        }
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => flood.listen(0, '127.0.0.1', resolve));
+    targetPort = () => (flood.address() as AddressInfo).port;
+    try {
+      const path = await viewerPath(a.baseUrl, sessionIds[4]!);
+      const ws = new WebSocket(`${a.baseUrl.replace(/^http/, 'ws')}${path}`, ['binary'], {
+        perMessageDeflate: false,
+      });
+      let received = 0;
+      let intact = true;
+      ws.on('message', (data: Buffer) => {
+        for (let i = 0; i < data.length && intact; i += 4093) {
+          intact = data[i] === (received + i) % 251;
+        }
+        received += data.length;
+      });
+      await waitFor('the first bytes', () => received > 0);
+      ws.pause();
+      // The writes stall once every buffer on the way is full: the route's, both replicas',
+      // the agent's window and the kernel's socket buffers, all bounded.
+      let last = -1;
+      let steady = 0;
+      await waitFor(
+        "the session's writes to stall",
+        () => {
+          steady = written === last ? steady + 1 : 0;
+          last = written;
+          return steady >= 10;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      assert.ok(written < 64 * 1024 * 1024, `backlog bounded: ${written} bytes written`);
+      const stalledAt = written;
+      ws.resume();
+      await waitFor('every stalled byte to arrive', () => received >= stalledAt, {
+        timeoutMs: 30_000,
+      });
+      assert.ok(intact, 'the bytes arrive in order, none lost or repeated');
+      ws.close();
+    } finally {
+      targetPort = () => target.port;
+      await new Promise<void>((resolve) => flood.close(() => resolve()));
+    }
   });
 
   it('refuses a route without the replica secret; a replica with the wrong one tells its viewer', async () => {
@@ -237,7 +298,7 @@ describe('two control-plane replicas on one database route viewers to the agent 
     const onA = await connectTestAgent(
       a.baseUrl,
       credential,
-      () => target.port,
+      () => targetPort(),
       () => sessionIds,
     );
     agents.push(onA);
@@ -298,7 +359,7 @@ describe('two control-plane replicas on one database route viewers to the agent 
     const agent = await connectTestAgent(
       b.baseUrl,
       credential,
-      () => target.port,
+      () => targetPort(),
       () => sessionIds,
     );
     agents.push(agent);

@@ -3,10 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { createWebSocketStream, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { CloseCode, type ConnectResponse } from '@streamspace/protocol';
 import { createTestDatabase, RfbProbe, waitFor, type TestDatabase } from '@streamspace/test-kit';
 import { LifecycleClient } from './lifecycle-support';
+import { openViewerSocket } from './streaming-viewer';
 import { startAgentProcess, type AgentProcess } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
 
@@ -54,17 +55,13 @@ async function openViewer(client: LifecycleClient, sessionId: string): Promise<V
     'POST',
     `/api/v1/sessions/${sessionId}/connect`,
   );
-  const ws = new WebSocket(`${client.baseUrl.replace(/^http/, 'ws')}${connect.url}`, {
-    origin: client.baseUrl,
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
-  );
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   assert.ok(connect.vncPassword, 'sessions have a VNC password');
-  const probe = await RfbProbe.connect(createWebSocketStream(ws), {
-    password: connect.vncPassword,
-  });
+  // The stream listens from the WebSocket's creation (streaming-viewer.ts): no greeting lost.
+  const { stream, closed } = await openViewerSocket(
+    `${client.baseUrl.replace(/^http/, 'ws')}${connect.url}`,
+    { origin: client.baseUrl },
+  );
+  const probe = await RfbProbe.connect(stream, { password: connect.vncPassword });
   probe.setPixelFormat();
   return { probe, closed };
 }
