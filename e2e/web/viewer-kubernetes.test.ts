@@ -73,7 +73,7 @@ test('the Agents page lists the Kubernetes agent online', async () => {
   await page.close();
 });
 
-test('a user launches on Kubernetes: a pod desktop draws and takes typed commands', async (t) => {
+test('a user launches on Kubernetes: a pod desktop draws, takes typed commands, hibernates and wakes', async (t) => {
   const { page, errors, serverErrors } = await browser.newPage();
   await installProgressRecorder(page);
   await page.goto(`${system.url}/sign-in`);
@@ -145,6 +145,25 @@ test('a user launches on Kubernetes: a pod desktop draws and takes typed command
   });
   assert.notEqual((await canvasStats(page))?.hash, before, 'the canvas changed');
   await screenshot(page, 'viewer-kubernetes');
+
+  // Hibernate releases the pod; Wake brings a new one on the kept claim, with its own steps.
+  const userToken = await apiLogin(system.apiUrl, USER.username, USER.password);
+  await apiCall(system.apiUrl, userToken, 'POST', `/sessions/${sessionId}/hibernate`);
+  await page
+    .getByRole('heading', { name: 'This session is hibernated' })
+    .waitFor({ timeout: 60_000 });
+  await progressLog(page, { clear: true });
+  await page.getByRole('button', { name: 'Wake session' }).click();
+  await waitForPhase(page, 'viewer:Waking the session…');
+  const woken = await waitForDesktop(page, 90_000);
+  assert.ok(woken.detail > 0.01, 'the pod desktop is back after waking');
+  const wake = await progressLog(page);
+  t.diagnostic(`wake: ${describeProgress(wake)}`);
+  assertProgressInOrder(wake, [
+    'viewer:Waking the session…',
+    'viewer:Connecting to the desktop…',
+    'viewer:connected',
+  ]);
 
   await page.goto(`${system.url}/sessions`);
   const row = page.locator(`tr[data-session-id="${sessionId}"]`);
