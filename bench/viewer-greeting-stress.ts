@@ -147,10 +147,15 @@ function jitter(maxMs: number): () => void {
 function summary(samples: Sample[], pattern: Pattern): string {
   const mine = samples.filter((s) => s.pattern === pattern);
   const times = mine.flatMap((s) => (s.ms === undefined ? [] : [s.ms])).sort((a, b) => a - b);
-  const stalls = mine.length - times.length;
+  const stalls = (after: Sample['after']) =>
+    mine.filter((s) => s.after === after && s.ms === undefined).length;
   const at = (q: number) =>
     Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? NaN);
-  return `${pattern.padEnd(12)} viewers ${mine.length}, no greeting in 10 s: ${stalls}, greeting p50 ${at(0.5)} ms, max ${at(1)} ms`;
+  return (
+    `${pattern.padEnd(12)} viewers ${mine.length}, no greeting in 10 s: ` +
+    `${stalls('start')} after start + ${stalls('wake')} after wake, ` +
+    `greeting p50 ${at(0.5)} ms, max ${at(1)} ms`
+  );
 }
 
 const postgres = await startEmbeddedPostgres();
