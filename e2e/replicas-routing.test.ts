@@ -137,6 +137,11 @@ describe('two control-plane replicas on one database route viewers to the agent 
     const local = openViewer(b.baseUrl, await viewerPath(b.baseUrl, sessionIds[0]!));
     await assertStreams(second);
     await assertStreams(local);
+    // The owner reports the two routes it serves for A's viewers (B's own viewer is local).
+    const metrics = await fetch(`${b.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    assert.match(await metrics.text(), /^streamspace_replica_routes_served 2$/m);
     viewer.ws.close();
     assert.equal((await viewer.closed).code, 1005);
     await assertStreams(openViewer(a.baseUrl, await viewerPath(a.baseUrl, sessionIds[1]!))).finally(

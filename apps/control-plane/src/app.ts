@@ -195,6 +195,7 @@ export async function createApp({
     secret: config.replicaSecret,
     logger,
     localEndpoint: (agentId) => hub.streamEndpoint(agentId),
+    registry: metrics.registry,
   });
   http.server.on('upgrade', (request, socket, head) => {
     if (isReplicaStreamPath(request.url)) replicaStreams.handleUpgrade(request, socket, head);

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, type ErrorCode } from '@streamspace/protocol';
 import type { AttachPort } from '@streamspace/agent-runtime/streams/stream-mux';
@@ -22,6 +23,8 @@ export interface ReplicaStreamServerDeps {
   logger: Logger;
   /** The stream side of an agent link this process holds (hub.streamEndpoint). */
   localEndpoint(agentId: string): ViewerStreamOpener | undefined;
+  /** Where streamspace_replica_routes_served is registered. */
+  registry?: Registry;
 }
 
 export type ReplicaStreamServer = ReturnType<typeof createReplicaStreamServer>;
@@ -41,6 +44,16 @@ export function createReplicaStreamServer(deps: ReplicaStreamServerDeps) {
   });
   const sockets = new Set<WebSocket>();
   let stopped = false;
+  if (deps.registry !== undefined) {
+    new Gauge({
+      name: 'streamspace_replica_routes_served',
+      help: "Routed viewer streams this replica serves for other replicas' viewers.",
+      registers: [deps.registry],
+      collect() {
+        this.set(sockets.size);
+      },
+    });
+  }
 
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
