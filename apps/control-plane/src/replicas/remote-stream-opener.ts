@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import { CloseCode, StreamError, type Clock } from '@streamspace/protocol';
+import { CloseCode, StreamError, type Clock, type ClockTimer } from '@streamspace/protocol';
 import type { StreamTarget } from '@streamspace/agent-runtime/streams/stream-mux';
 import type {
   MuxStream,
@@ -26,6 +26,12 @@ export const ROUTE_OPEN_TIMEOUT_MS = 15_000;
  */
 export const ROUTE_HIGH_WATER_BYTES = 256 * 1024;
 export const ROUTE_LOW_WATER_BYTES = 64 * 1024;
+/**
+ * An open route is pinged this often, in ms; an owner that leaves two pings in a row
+ * unanswered (while this end was reading) is taken as gone. A silently dead host sends no
+ * FIN or RST, and an idle RFB stream sends nothing, so only this notices.
+ */
+export const ROUTE_PING_INTERVAL_MS = 10_000;
 
 export const OWNER_REPLICA_UNREACHABLE =
   "the control-plane replica holding the agent's link is unreachable";
@@ -41,6 +47,7 @@ export interface RemoteStreamOpenerDeps {
   clock: Clock;
   logger: Logger;
   openTimeoutMs?: number;
+  pingIntervalMs?: number;
 }
 
 let nextRouteId = 1;
@@ -52,6 +59,7 @@ let nextRouteId = 1;
  */
 export function createRemoteStreamOpener(deps: RemoteStreamOpenerDeps): ViewerStreamOpener {
   const openTimeoutMs = deps.openTimeoutMs ?? ROUTE_OPEN_TIMEOUT_MS;
+  const pingIntervalMs = deps.pingIntervalMs ?? ROUTE_PING_INTERVAL_MS;
   return {
     openStream: (target, attach) =>
       new Promise<MuxStream>((resolve, reject) => {
@@ -95,6 +103,28 @@ export function createRemoteStreamOpener(deps: RemoteStreamOpenerDeps): ViewerSt
             routePaused = true;
             ws.pause();
           }
+        }
+
+        // Liveness: pongs are not read while the route is paused (a slow viewer), so only
+        // checks made while reading count against the owner.
+        let answered = true;
+        let missed = 0;
+        let pingTimer: ClockTimer | undefined;
+        ws.on('pong', () => {
+          answered = true;
+        });
+        function ping(): void {
+          pingTimer = undefined;
+          if (ws.readyState !== ws.OPEN) return;
+          missed = answered || routePaused ? 0 : missed + 1;
+          if (missed >= 2) {
+            logger.warn({ intervalMs: pingIntervalMs }, 'replica route stopped answering pings');
+            ws.terminate();
+            return;
+          }
+          answered = false;
+          ws.ping();
+          pingTimer = deps.clock.setTimeout(ping, pingIntervalMs);
         }
 
         // Viewer → owner: pause the viewer while the route's socket has a backlog.
@@ -142,6 +172,7 @@ export function createRemoteStreamOpener(deps: RemoteStreamOpenerDeps): ViewerSt
           if (settled) return;
           settled = true;
           deps.clock.clearTimeout(timer);
+          pingTimer = deps.clock.setTimeout(ping, pingIntervalMs);
           port = attach(handle);
           resolve(handle);
         });
@@ -158,6 +189,7 @@ export function createRemoteStreamOpener(deps: RemoteStreamOpenerDeps): ViewerSt
           );
         });
         ws.on('close', (code: number, reasonBuffer: Buffer) => {
+          if (pingTimer !== undefined) deps.clock.clearTimeout(pingTimer);
           const reason = reasonBuffer.toString('utf8');
           if (port === undefined) {
             // The owner decided before the stream opened: its 4010/4012 say what to tell.
