@@ -4,8 +4,7 @@ import { PassThrough } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { ConnectResponse, Session, SessionEvent, SessionState } from '@streamspace/protocol';
-import { RfbProbe, waitFor } from '@streamspace/test-kit';
-import { openViewerSocket } from './streaming-viewer';
+import { openViewerSocket, RfbProbe, waitFor } from '@streamspace/test-kit';
 
 /** REST client for the lifecycle end-to-end tests and bench/first-pixel.ts. */
 export class LifecycleClient {

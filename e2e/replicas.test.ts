@@ -5,9 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { CloseCode, type ConnectResponse } from '@streamspace/protocol';
-import { createTestDatabase, RfbProbe, waitFor, type TestDatabase } from '@streamspace/test-kit';
+import {
+  createTestDatabase,
+  openViewerSocket,
+  RfbProbe,
+  waitFor,
+  type TestDatabase,
+} from '@streamspace/test-kit';
 import { LifecycleClient } from './lifecycle-support';
-import { openViewerSocket } from './streaming-viewer';
 import { startAgentProcess, type AgentProcess } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
 
@@ -56,7 +61,7 @@ async function openViewer(client: LifecycleClient, sessionId: string): Promise<V
     `/api/v1/sessions/${sessionId}/connect`,
   );
   assert.ok(connect.vncPassword, 'sessions have a VNC password');
-  // The stream listens from the WebSocket's creation (streaming-viewer.ts): no greeting lost.
+  // The stream listens from the WebSocket's creation (openViewerSocket): no greeting lost.
   const { stream, closed } = await openViewerSocket(
     `${client.baseUrl.replace(/^http/, 'ws')}${connect.url}`,
     { origin: client.baseUrl },

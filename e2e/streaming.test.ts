@@ -3,9 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import Docker from 'dockerode';
 import type { WebSocket } from 'ws';
 import { CloseCode, type ConnectResponse } from '@streamspace/protocol';
-import { ensureTestSessionImage, RfbProbe, waitFor } from '@streamspace/test-kit';
+import { ensureTestSessionImage, openViewerSocket, RfbProbe, waitFor } from '@streamspace/test-kit';
 import { LifecycleClient } from './lifecycle-support';
-import { openViewerSocket } from './streaming-viewer';
 import { startAgentProcess, type AgentProcess } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
 

@@ -2,6 +2,7 @@ export * from './fake-clock';
 export * from './wait-for';
 export * from './test-postgres';
 export * from './rfb-probe';
+export * from './viewer-socket';
 export * from './vnc-des';
 export * from './test-xvnc';
 export * from './byte-reader';

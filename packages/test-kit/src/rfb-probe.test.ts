@@ -5,8 +5,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createWebSocketStream, WebSocket, WebSocketServer } from 'ws';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import { ENCODING_RAW, RfbError, RfbProbe } from './rfb-probe';
+import { openViewerSocket } from './viewer-socket';
 import { startTestXvnc, type TestXvnc } from './test-xvnc';
 import { waitFor } from './wait-for';
 
@@ -105,9 +106,8 @@ describe('RfbProbe against a real Xvnc with VNC Authentication', () => {
     });
     await new Promise((resolve) => bridge.once('listening', resolve));
     try {
-      const ws = new WebSocket(`ws://127.0.0.1:${portOf(bridge)}/`);
-      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-      const probe = await RfbProbe.connect(createWebSocketStream(ws), { password: PASSWORD });
+      const { stream } = await openViewerSocket(`ws://127.0.0.1:${portOf(bridge)}/`, {});
+      const probe = await RfbProbe.connect(stream, { password: PASSWORD });
       probe.setPixelFormat();
       probe.requestUpdate(false);
       const update = await probe.readUpdate();

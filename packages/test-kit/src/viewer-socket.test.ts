@@ -5,8 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { ByteReader } from '@streamspace/test-kit';
-import { openViewerSocket } from './streaming-viewer';
+import { ByteReader } from './byte-reader';
+import { openViewerSocket } from './viewer-socket';
 
 /** RFC 6143 §7.1.1: what an RFB server sends first, unasked. */
 const GREETING = Buffer.from('RFB 003.008\n');
