@@ -142,6 +142,14 @@ describe('two control-plane replicas on one database route viewers to the agent 
       headers: { authorization: `Bearer ${admin}` },
     });
     assert.match(await metrics.text(), /^streamspace_replica_routes_served 2$/m);
+    // Whichever replica answers, the session shows all three viewers.
+    const viewersOn = async (baseUrl: string) =>
+      (await api(baseUrl, 'GET', `/api/v1/sessions/${sessionIds[0]}`, { token: admin })).body
+        .viewerCount as number;
+    await waitFor('three viewers on A and on B', async () => {
+      const counts = [await viewersOn(a.baseUrl), await viewersOn(b.baseUrl)];
+      return counts.every((count) => count === 3) || undefined;
+    });
     viewer.ws.close();
     assert.equal((await viewer.closed).code, 1005);
     await assertStreams(openViewer(a.baseUrl, await viewerPath(a.baseUrl, sessionIds[1]!))).finally(
@@ -150,6 +158,10 @@ describe('two control-plane replicas on one database route viewers to the agent 
         local.ws.close();
       },
     );
+    await waitFor('no viewers left on A or B', async () => {
+      const counts = [await viewersOn(a.baseUrl), await viewersOn(b.baseUrl)];
+      return counts.every((count) => count === 0) || undefined;
+    });
   });
 
   it('a routed viewer that stops reading holds the session back at a bounded backlog, then gets every byte', async () => {

@@ -38,6 +38,7 @@ import { createSessionService, type SessionService } from './sessions/session-se
 import { createSessionViews } from './sessions/session-view';
 import { createReplicaRegistry } from './replicas/replica-registry';
 import { createReplicaStreamServer } from './replicas/replica-stream-server';
+import { createReplicaViewers } from './replicas/replica-viewers';
 import { isReplicaStreamPath } from './replicas/replica-stream-protocol';
 import { createStreamRouter } from './replicas/stream-router';
 
@@ -157,6 +158,16 @@ export async function createApp({
   const changed = (sessionId: string) => feed.publish({ kind: 'session', id: sessionId });
   const vncTickets = createVncTickets({ db, clock });
   registerVncConnectRoutes(http, { db, guard, tickets: vncTickets });
+  // With several replicas a session shows the viewers of all of them (bound to vnc below).
+  const replicaViewers =
+    config.replicaSecret === undefined
+      ? undefined
+      : createReplicaViewers({
+          db,
+          replicaId: config.replicaId,
+          logger,
+          localCount: (sessionId) => vnc.viewerCount(sessionId),
+        });
   // Viewer hooks reach the sessions module, which is built after the proxy (it shows viewer counts).
   const viewerEvents = {
     record: async (
@@ -176,6 +187,8 @@ export async function createApp({
         actor: `user:${user?.username ?? userId}`,
         reason,
       });
+      // Written before the change is announced, so every replica's view of it counts it.
+      await replicaViewers?.record(sessionId);
       changed(sessionId);
     },
     touch: (_sessionId: string): Promise<void> => Promise.resolve(),
@@ -236,6 +249,7 @@ export async function createApp({
   const views = createSessionViews({
     db,
     viewerCount: (sessionId) => vnc.viewerCount(sessionId),
+    remoteViewerCounts: replicaViewers?.remoteCounts,
     defaultIdleMinutes: config.defaultIdleMinutes,
     defaultMaxDurationMinutes: config.defaultMaxDurationMinutes,
   });

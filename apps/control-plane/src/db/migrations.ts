@@ -5,6 +5,7 @@ import * as lifecycle from './migrations/0003-lifecycle';
 import * as userMaxDuration from './migrations/0004-user-max-duration';
 import * as agentCapacityFromAdmin from './migrations/0005-agent-capacity-from-admin';
 import * as replicas from './migrations/0006-replicas';
+import * as replicaViewers from './migrations/0007-replica-viewers';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-user-max-duration': userMaxDuration,
   '0005-agent-capacity-from-admin': agentCapacityFromAdmin,
   '0006-replicas': replicas,
+  '0007-replica-viewers': replicaViewers,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

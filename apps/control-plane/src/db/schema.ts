@@ -31,6 +31,7 @@ export interface Database {
   vncTickets: VncTicketsTable;
   leases: LeasesTable;
   replicas: ReplicasTable;
+  replicaViewers: ReplicaViewersTable;
 }
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -199,4 +200,11 @@ export interface ReplicasTable {
   heartbeatAt: Timestamp;
   /** Past this, the replica and the agent links it claims are not trusted. */
   expiresAt: Timestamp;
+}
+
+/** How many viewers each replica has of a session (migration 0007); rows only for > 0. */
+export interface ReplicaViewersTable {
+  replicaId: string;
+  sessionId: string;
+  viewers: number;
 }

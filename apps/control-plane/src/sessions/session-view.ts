@@ -6,6 +6,8 @@ export interface SessionViewDeps {
   db: Db;
   /** Viewers connected right now (the VNC proxy knows); 0 when unknown. */
   viewerCount: (sessionId: string) => number;
+  /** Viewers on other control-plane replicas, when there are several (replicas/). */
+  remoteViewerCounts?: (sessionIds: string[]) => Promise<Map<string, number>>;
   defaultIdleMinutes: number;
   defaultMaxDurationMinutes: number;
 }
@@ -23,6 +25,7 @@ export type SessionViews = ReturnType<typeof createSessionViews>;
 export function createSessionViews({
   db,
   viewerCount,
+  remoteViewerCounts,
   defaultIdleMinutes,
   defaultMaxDurationMinutes,
 }: SessionViewDeps) {
@@ -47,6 +50,7 @@ export function createSessionViews({
     if (filter.agentId !== undefined) query = query.where('sessions.agentId', '=', filter.agentId);
     if (filter.includeDeleted !== true) query = query.where('sessions.deletedAt', 'is', null);
     const rows = await query.execute();
+    const remote = (await remoteViewerCounts?.(rows.map((row) => row.id))) ?? new Map();
     return rows.map((row) => {
       const idleMinutes = row.idleTimeoutMinutes ?? row.userIdleMinutes ?? defaultIdleMinutes;
       const maxMinutes = row.maxDurationMinutes ?? row.userMaxMinutes ?? defaultMaxDurationMinutes;
@@ -65,7 +69,7 @@ export function createSessionViews({
         createdAt: row.createdAt.toISOString(),
         updatedAt: row.updatedAt.toISOString(),
         lastActivityAt: row.lastActivityAt.toISOString(),
-        viewerCount: viewerCount(row.id),
+        viewerCount: viewerCount(row.id) + (remote.get(row.id) ?? 0),
         idleTimeoutMinutes: idleMinutes,
         hibernateAt: live
           ? new Date(row.lastActivityAt.getTime() + idleMinutes * 60_000).toISOString()
