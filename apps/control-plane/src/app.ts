@@ -36,11 +36,8 @@ import { createSessionAgentEvents } from './sessions/session-agent-events';
 import { registerSessionRoutes } from './sessions/session-routes';
 import { createSessionService, type SessionService } from './sessions/session-service';
 import { createSessionViews } from './sessions/session-view';
-import { createReplicaRegistry } from './replicas/replica-registry';
-import { createReplicaStreamServer } from './replicas/replica-stream-server';
-import { createReplicaViewers } from './replicas/replica-viewers';
 import { isReplicaStreamPath } from './replicas/replica-stream-protocol';
-import { createStreamRouter } from './replicas/stream-router';
+import { wireReplicas } from './replicas/replica-wiring';
 
 export interface AppDeps {
   config: Config;
@@ -158,16 +155,18 @@ export async function createApp({
   const changed = (sessionId: string) => feed.publish({ kind: 'session', id: sessionId });
   const vncTickets = createVncTickets({ db, clock });
   registerVncConnectRoutes(http, { db, guard, tickets: vncTickets });
-  // With several replicas a session shows the viewers of all of them (bound to vnc below).
-  const replicaViewers =
-    config.replicaSecret === undefined
-      ? undefined
-      : createReplicaViewers({
-          db,
-          replicaId: config.replicaId,
-          logger,
-          localCount: (sessionId) => vnc.viewerCount(sessionId),
-        });
+  // Several replicas (docs/architecture.md): a viewer whose agent link another replica holds
+  // is routed through that replica; sessions show the viewers of every replica.
+  const replicas = wireReplicas(http.server, {
+    db,
+    clock,
+    logger,
+    config,
+    registry: metrics.registry,
+    localEndpoint: (agentId) => hub.streamEndpoint(agentId),
+    // Bound late: the VNC proxy is built just below.
+    localViewerCount: (sessionId) => vnc.viewerCount(sessionId),
+  });
   // Viewer hooks reach the sessions module, which is built after the proxy (it shows viewer counts).
   const viewerEvents = {
     record: async (
@@ -188,31 +187,11 @@ export async function createApp({
         reason,
       });
       // Written before the change is announced, so every replica's view of it counts it.
-      await replicaViewers?.record(sessionId);
+      await replicas.recordViewers(sessionId);
       changed(sessionId);
     },
     touch: (_sessionId: string): Promise<void> => Promise.resolve(),
   };
-  // Several replicas (docs/architecture.md): a viewer whose agent link another replica holds
-  // is routed through that replica; the owner serves such routes on its internal endpoint.
-  const replicas = createReplicaRegistry({
-    db,
-    clock,
-    logger,
-    replicaId: config.replicaId,
-    heartbeatMs: config.heartbeatIntervalMs,
-    ttlMs: config.heartbeatTimeoutMs,
-  });
-  const replicaStreams = createReplicaStreamServer({
-    replicaId: config.replicaId,
-    secret: config.replicaSecret,
-    logger,
-    localEndpoint: (agentId) => hub.streamEndpoint(agentId),
-    registry: metrics.registry,
-  });
-  http.server.on('upgrade', (request, socket, head) => {
-    if (isReplicaStreamPath(request.url)) replicaStreams.handleUpgrade(request, socket, head);
-  });
   const vnc = createVncProxy({
     onViewerConnected: (sessionId, userId) =>
       viewerEvents.record(sessionId, userId, 'viewer_connected', 'viewer connected'),
@@ -229,14 +208,7 @@ export async function createApp({
     logger,
     tickets: vncTickets,
     allowedOrigins: config.allowedOrigins,
-    streamEndpointFor: createStreamRouter({
-      replicaId: config.replicaId,
-      secret: config.replicaSecret,
-      registry: replicas,
-      localEndpoint: (agentId) => hub.streamEndpoint(agentId),
-      clock,
-      logger,
-    }),
+    streamEndpointFor: replicas.streamEndpointFor,
     metrics: vncMetrics,
   });
   vnc.attach(http.server);
@@ -249,7 +221,7 @@ export async function createApp({
   const views = createSessionViews({
     db,
     viewerCount: (sessionId) => vnc.viewerCount(sessionId),
-    remoteViewerCounts: replicaViewers?.remoteCounts,
+    remoteViewerCounts: replicas.remoteViewerCounts,
     defaultIdleMinutes: config.defaultIdleMinutes,
     defaultMaxDurationMinutes: config.defaultMaxDurationMinutes,
   });
@@ -375,14 +347,14 @@ export async function createApp({
       const port = typeof address === 'object' && address !== null ? address.port : config.port;
       listeningUrl = `http://127.0.0.1:${port}`;
       // Without STREAMSPACE_REPLICA_URL only replicas on this host can reach this one.
-      await replicas.start(config.replicaUrl ?? listeningUrl);
+      await replicas.start(listeningUrl);
       commands.start();
       lifecycle.start();
       logger.info({ port }, 'control plane listening');
     },
     async stop() {
       await lifecycle.stop();
-      replicaStreams.close();
+      replicas.closeRoutes();
       await vnc.close();
       await hub.close();
       await replicas.stop();
