@@ -16,6 +16,7 @@ import {
   type StreamEndpoint,
 } from '@streamspace/protocol';
 import type { AgentRow } from '../db/schema';
+import { readLinkIntoSlabs } from './link-socket-reader';
 
 /** Invalid messages tolerated per INVALID_WINDOW_MS before the link is closed with 4006. */
 export const INVALID_MESSAGE_LIMIT = 10;
@@ -153,6 +154,9 @@ export function createAgentConnection<E extends StreamEndpoint>(
     // ws reports maxPayload overruns here and then closes with 1009 itself.
     logger.warn({ err: error }, 'agent connection error');
   });
+  // Link messages are read into slabs and decoded in place rather than each reassembled into
+  // a new buffer (link-socket-reader.ts); ws still validates every frame.
+  readLinkIntoSlabs(ws, socket);
 
   async function handleText(text: string): Promise<void> {
     if (closing) return;

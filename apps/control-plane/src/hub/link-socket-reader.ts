@@ -1,0 +1,219 @@
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+
+/**
+ * Size of a read slab, in bytes. Measured on the bulk benchmark: 256 KiB slabs saved less,
+ * 4 MiB no more than 1 MiB (see docs/performance.md). A frame longer than this gets a slab
+ * of its own size.
+ */
+export const LINK_SLAB_BYTES = 1024 * 1024;
+/** Most bytes one read may return (Node reads at most 64 KiB by default). */
+const MAX_READ_BYTES = 256 * 1024;
+/** A slab with less room than this left is retired before the next read, in bytes. */
+const MIN_READ_BYTES = 16 * 1024;
+/** Longest WebSocket frame header: 2 + 8 (64-bit length) + 4 (mask), in bytes. */
+const MAX_HEADER_BYTES = 14;
+/** Longest frame aligned in a slab when ws sets no maxPayload, in bytes. */
+const UNLIMITED_ALIGN_BYTES = 64 * 1024 * 1024;
+const OPCODE_BINARY = 0x2;
+
+/** The private symbols behind net.Socket's `onread` option, found on a probe socket. */
+const onreadSymbols = (() => {
+  try {
+    // `onread` is a documented net.Socket option (Node ≥ 12) missing from the constructor's type.
+    const options = { onread: { buffer: () => Buffer.alloc(1), callback: () => true } };
+    const probe = new Socket(options as ConstructorParameters<typeof Socket>[0]);
+    const find = (description: string) =>
+      Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === description);
+    const [buffer, callback, gen] = [find('kBuffer'), find('kBufferCb'), find('kBufferGen')];
+    probe.destroy();
+    return buffer && callback && gen ? { buffer, callback, gen } : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** What this module uses of ws's (private) receiver: a Writable fed with the socket's bytes. */
+interface WsReceiver {
+  write(chunk: Buffer): boolean;
+  _allowSynchronousEvents?: boolean;
+  _maxPayload?: number;
+  writable?: boolean;
+  destroyed?: boolean;
+}
+
+interface UserBufferHandle {
+  useUserBuffer?(buffer: Uint8Array): void;
+}
+
+/**
+ * Read an agent link's socket into large slabs and hand ws's receiver whole frames only.
+ *
+ * Why: with Node's ordinary reads every read (≤ 64 KiB) is a new ArrayBuffer, and ws's
+ * receiver copies each message that spans reads into yet another new buffer before it is
+ * decoded: two allocations and one copy per byte carried, paid again by the collector.
+ * Here reads land back to back in a slab (Node's `onread` mode with a fresh view per read,
+ * at most MAX_READ_BYTES each); a frame that would not fit moves with the bytes it has so
+ * far into the next slab; and the receiver is given spans of whole frames, so it takes
+ * views of them (`Receiver#consume` copies only when a frame spans chunks) and unmasks in
+ * place. The stream mux then decodes views and viewers are sent views.
+ *
+ * ws still does everything else exactly as before: header checks (masking required, RSV
+ * bits, opcodes, control frame rules), maxPayload, UTF-8, ping/pong, the close handshake.
+ * Frames other than unfragmented binary ones (text, control, fragments) are copied before
+ * ws sees them, and a frame longer than ws's maxPayload is handed over as it arrives
+ * (copied; ws refuses it at its header with 1009).
+ *
+ * Slabs are never written twice: a retired slab is freed by the collector once the last
+ * view into it is gone (DATA payloads wait in a viewer's socket until the kernel takes
+ * them, which is also when the mux grants the agent more credit).
+ *
+ * Returns false, changing nothing, unless the socket is a plain TCP socket, the link has no
+ * extensions and ws's receiver emits its events synchronously (its default).
+ */
+export function readLinkIntoSlabs(ws: WebSocket, socket: Duplex): boolean {
+  const receiver = (ws as unknown as { _receiver?: WsReceiver })._receiver;
+  if (
+    onreadSymbols === undefined ||
+    receiver === undefined ||
+    receiver._allowSynchronousEvents !== true ||
+    ws.extensions !== '' ||
+    !(socket instanceof Socket) ||
+    (socket as Socket & { encrypted?: boolean }).encrypted === true
+  ) {
+    return false;
+  }
+  const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
+  if (socket.connecting || socket.destroyed || typeof handle?.useUserBuffer !== 'function') {
+    return false;
+  }
+  const symbols = onreadSymbols;
+  const maxPayload = receiver._maxPayload ?? 0;
+  const alignLimit = maxPayload > 0 ? maxPayload + MAX_HEADER_BYTES : UNLIMITED_ALIGN_BYTES;
+
+  let slab = Buffer.allocUnsafeSlow(LINK_SLAB_BYTES);
+  /** First byte not yet handed to the receiver: the start of an incomplete frame. */
+  let start = 0;
+  /** End of the bytes read into the slab. */
+  let end = 0;
+  /** Bytes of an over-long frame still to be passed straight through. */
+  let passThrough = 0;
+
+  function feed(chunk: Buffer): void {
+    if (chunk.length === 0 || receiver?.writable === false || receiver?.destroyed === true) return;
+    receiver?.write(chunk);
+  }
+
+  /** Move the bytes from `start` on to a new slab with room for at least `needed` bytes. */
+  function moveToNewSlab(needed: number): void {
+    const next = Buffer.allocUnsafeSlow(Math.max(LINK_SLAB_BYTES, needed));
+    slab.copy(next, 0, start, end);
+    end -= start;
+    start = 0;
+    slab = next;
+  }
+
+  /** Hand every whole frame read so far to the receiver. */
+  function consume(): void {
+    let at = start;
+    let spanStart = start;
+    while (end > at) {
+      if (passThrough > 0) {
+        const count = Math.min(passThrough, end - at);
+        // Copied: ws holds on to the bytes of a frame it has not finished.
+        feed(Buffer.from(slab.subarray(at, at + count)));
+        passThrough -= count;
+        at += count;
+        spanStart = at;
+        continue;
+      }
+      const frame = frameAt(slab, at, end);
+      if (frame === undefined) break; // the header is incomplete
+      if (frame.bytes > alignLimit) {
+        feed(slab.subarray(spanStart, at));
+        spanStart = at;
+        passThrough = frame.bytes;
+        continue;
+      }
+      const frameEnd = at + frame.bytes;
+      if (frameEnd > end) {
+        if (frameEnd > slab.length) {
+          feed(slab.subarray(spanStart, at));
+          start = at;
+          moveToNewSlab(frame.bytes);
+          return;
+        }
+        break;
+      }
+      if (!frame.wholeBinary) {
+        feed(slab.subarray(spanStart, at));
+        feed(Buffer.from(slab.subarray(at, frameEnd)));
+        spanStart = frameEnd;
+      }
+      at = frameEnd;
+    }
+    feed(slab.subarray(spanStart, at));
+    start = at;
+  }
+
+  function nextReadBuffer(): Buffer {
+    if (slab.length - end < MIN_READ_BYTES) moveToNewSlab(end - start + MIN_READ_BYTES);
+    return slab.subarray(end, Math.min(slab.length, end + MAX_READ_BYTES));
+  }
+
+  // Reads in `onread` mode bypass 'data' events, so ws's listener would only see what the
+  // socket already holds (the upgrade's head, unshifted by ws): take it over here instead.
+  for (const listener of socket.listeners('data')) {
+    socket.removeListener('data', listener as (...args: unknown[]) => void);
+  }
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read()) {
+    if (slab.length - end < chunk.length) moveToNewSlab(end - start + chunk.length);
+    chunk.copy(slab, end);
+    end += chunk.length;
+  }
+  // Later, as ws itself would: the caller adds its 'message' listener after this returns.
+  if (end > 0) process.nextTick(consume);
+
+  const fields = socket as unknown as Record<symbol, unknown>;
+  const first = nextReadBuffer();
+  fields[symbols.buffer] = first;
+  fields[symbols.gen] = nextReadBuffer;
+  fields[symbols.callback] = (bytes: number) => {
+    end += bytes;
+    consume();
+    return true;
+  };
+  handle.useUserBuffer(first);
+  socket.resume();
+  return true;
+}
+
+interface FrameExtent {
+  /** Header plus payload, in bytes. */
+  bytes: number;
+  /** FIN set and opcode binary: the only frames ws is given as views of a slab. */
+  wholeBinary: boolean;
+}
+
+/**
+ * The extent of the WebSocket frame at `at` (RFC 6455 §5.2), or undefined while its header
+ * is incomplete. Only lengths are read here; ws validates the header itself.
+ */
+function frameAt(buffer: Buffer, at: number, end: number): FrameExtent | undefined {
+  if (end - at < 2) return undefined;
+  const first = buffer[at] as number;
+  const second = buffer[at + 1] as number;
+  const length7 = second & 0x7f;
+  const lengthBytes = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
+  const headerBytes = 2 + lengthBytes + ((second & 0x80) !== 0 ? 4 : 0);
+  if (end - at < headerBytes) return undefined;
+  let payload = length7;
+  if (length7 === 126) payload = buffer.readUInt16BE(at + 2);
+  else if (length7 === 127)
+    payload = buffer.readUInt32BE(at + 2) * 2 ** 32 + buffer.readUInt32BE(at + 6);
+  return {
+    bytes: headerBytes + payload,
+    wholeBinary: (first & 0x80) !== 0 && (first & 0x0f) === OPCODE_BINARY,
+  };
+}
