@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -8,7 +8,11 @@ import { CloseCode } from '@streamspace/protocol';
 import type { StreamEnd } from '@streamspace/agent-runtime/streams/stream-port';
 import { FakeClock, waitFor } from '@streamspace/test-kit';
 import { OWNER_REPLICA_LOST, ViewerCloseError } from '../vnc-proxy/viewer-port';
-import { createRemoteStreamOpener } from './remote-stream-opener';
+import {
+  createRemoteStreamOpener,
+  OWNER_REPLICA_UNREACHABLE,
+  ROUTE_CONNECT_TIMEOUT_MS,
+} from './remote-stream-opener';
 
 const PING_MS = 1_000;
 
@@ -112,5 +116,35 @@ describe('a route to the owner replica', () => {
     assert.ok(error instanceof ViewerCloseError);
     assert.equal(error.closeCode, CloseCode.streamFailed);
     assert.equal(error.reason, 'stream failed: session_not_found');
+  });
+
+  it('gives up on an owner that never answers the upgrade, and says it is unreachable', async () => {
+    // A host that takes the connection and then says nothing (a hung or vanished replica).
+    const silent: Socket[] = [];
+    const server = createServer((socket) => silent.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    owners.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          for (const socket of silent) socket.destroy();
+          server.close(() => resolve());
+        }),
+    });
+    const startedAt = Date.now();
+    const route = openRoute(
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      new FakeClock(),
+    );
+    const error = await route.opened.then(
+      () => assert.fail('the route opened'),
+      (failure: unknown) => failure,
+    );
+    assert.ok(error instanceof ViewerCloseError);
+    assert.equal(error.closeCode, CloseCode.agentOffline);
+    assert.equal(error.reason, OWNER_REPLICA_UNREACHABLE);
+    assert.ok(
+      Date.now() - startedAt < ROUTE_CONNECT_TIMEOUT_MS + 3_000,
+      'told within the connect timeout',
+    );
   });
 });

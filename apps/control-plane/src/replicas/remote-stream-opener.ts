@@ -20,6 +20,12 @@ import {
 /** How long the owner has to open the stream on its agent, in ms (the agent mux waits 10 s). */
 export const ROUTE_OPEN_TIMEOUT_MS = 15_000;
 /**
+ * How long the owner has to accept the WebSocket itself, in ms: a replica on a vanished pod
+ * IP never answers, and its agent is back on a live replica within seconds, so the viewer
+ * is told sooner and its reconnect finds the new owner.
+ */
+export const ROUTE_CONNECT_TIMEOUT_MS = 5_000;
+/**
  * Bytes in flight per direction on a route before its source is paused, and the level at
  * which it resumes. A quarter of a window-sized backlog keeps a routed viewer's memory as
  * bounded as a local one's (TARGETS.md: 256 KiB windows).
@@ -69,7 +75,7 @@ export function createRemoteStreamOpener(deps: RemoteStreamOpenerDeps): ViewerSt
           agentId: deps.agentId,
           sessionId: target.sessionId,
         });
-        const ws = openRoute(deps, target, openTimeoutMs);
+        const ws = openRoute(deps, target, Math.min(openTimeoutMs, ROUTE_CONNECT_TIMEOUT_MS));
         let port: StreamPort | undefined;
         let settled = false;
         let endedHere = false;
