@@ -16,6 +16,10 @@ const config = loadConfig({
   STREAMSPACE_ADMIN_PASSWORD: adminPassword,
   STREAMSPACE_EMBEDDED_AGENT: 'none',
   STREAMSPACE_LOG_LEVEL: 'warn',
+  // A benchmark may bound the heartbeat interval (bench/control-plane-scale.ts).
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => key.startsWith('STREAMSPACE_HEARTBEAT_')),
+  ),
 });
 const app = await createApp({ config, logger: pino({ level: config.logLevel }) });
 await app.start();

@@ -1,6 +1,8 @@
 // Benchmark of the VNC stream path against baselines, in one run (TARGETS.md). Loopback only.
 // Usage: npm run bench            (all paths, all workloads; about two minutes)
 //        npm run bench -- --quick (smaller transfers, for trying changes)
+// Control plane scale (agents heartbeating, sessions in the database, dispatch and API
+// latency): npx tsx bench/control-plane-scale.ts [--agents N] [--sessions N] [--quick]
 import { cpus, loadavg } from 'node:os';
 import type { Conn } from './clients';
 import {

@@ -1,0 +1,289 @@
+// Control-plane scale benchmark (TARGETS.md, "Control plane scale"): the real control plane in
+// its own process on an embedded PostgreSQL, thousands of protocol agents heartbeating from one
+// or two load-generator processes, tens of thousands of sessions in the database; command
+// dispatch and API latency under that load, against a baseline measured in the same run (the
+// same calls before any agent connects, and a trivial route). Loopback only; every phase is
+// bounded in count and time, and the run stops by itself.
+//
+//   npx tsx bench/control-plane-scale.ts [--agents 2000] [--sessions 30000] [--quick]
+//     [--heartbeat-ms 1000] [--commands 500] [--out results.json]
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { startEmbeddedPostgres } from '../packages/test-kit/src/test-postgres';
+import { spawnTs, stopChild } from './paths';
+import { cpuSeconds, rssMiB } from './proc-stats';
+import { registerAgents, seedSessions } from './scale-seed';
+import { formatReport, type ApiTimings, type ScaleResults } from './scale-report';
+import {
+  apiClient,
+  metricValue,
+  percentiles,
+  postgresPids,
+  sleep,
+  timeCalls,
+  wallClockMs,
+  type ReceivedCommand,
+  type ScaleAgentStats,
+} from './scale-support';
+
+const { values } = parseArgs({
+  options: {
+    agents: { type: 'string' },
+    sessions: { type: 'string' },
+    commands: { type: 'string' },
+    'heartbeat-ms': { type: 'string', default: '1000' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const quick = values.quick === true;
+const AGENTS = Number(values.agents ?? (quick ? 200 : 2000));
+const SESSIONS = Number(values.sessions ?? (quick ? 5_000 : 30_000));
+const COMMANDS = Number(values.commands ?? (quick ? 100 : 500));
+const HEARTBEAT_MS = Number(values['heartbeat-ms']);
+const API_CALLS = quick ? 50 : 200;
+const WINDOW_MS = quick ? 5_000 : 10_000;
+/** Session creations in flight at once during the dispatch phase. */
+const DISPATCH_IN_FLIGHT = 4;
+const log = (what: string) => console.error(`[scale] ${what}`);
+
+const started = new Date();
+const loadBefore = loadavg();
+const postgres = await startEmbeddedPostgres();
+// Read by bench/cp-process.ts: a short interval keeps the run bounded and the load high.
+process.env.STREAMSPACE_HEARTBEAT_INTERVAL_MS = String(HEARTBEAT_MS);
+process.env.STREAMSPACE_HEARTBEAT_TIMEOUT_MS = String(HEARTBEAT_MS * 5);
+const adminPassword = `bench-${randomUUID()}`;
+const cp = await spawnTs<{ url: string }>('bench/cp-process.ts', [postgres.url, adminPassword]);
+const base = cp.first.url;
+const cpPid = cp.child.pid!;
+const pgPids = () => postgresPids(process.pid);
+const loadgens: Awaited<ReturnType<typeof spawnTs<{ port: number }>>>[] = [];
+
+/** CPU % of one core used by a set of processes over a window, and their RSS at its end. */
+async function sampleWindow(ms: number, during?: () => Promise<void>) {
+  const pids = { cp: [cpPid], pg: pgPids(), gen: loadgens.map((g) => g.child.pid!) };
+  const before = { cp: cpuSeconds(pids.cp), pg: cpuSeconds(pids.pg), gen: cpuSeconds(pids.gen) };
+  const t0 = performance.now();
+  await Promise.all([sleep(ms), during?.()]);
+  const seconds = (performance.now() - t0) / 1000;
+  const pct = (key: 'cp' | 'pg' | 'gen') => ((cpuSeconds(pids[key]) - before[key]) / seconds) * 100;
+  return {
+    cpPct: pct('cp'),
+    pgPct: pct('pg'),
+    genPct: pct('gen'),
+    cpRss: rssMiB(cpPid),
+    seconds,
+  };
+}
+
+try {
+  const anonymous = apiClient(base);
+  const { token } = await anonymous<{ token: string }>('POST', '/api/v1/auth/login', {
+    username: 'admin',
+    password: adminPassword,
+  });
+  const api = apiClient(base, token);
+  const templateId: string = (await api('GET', '/api/v1/templates')).items[0].id;
+
+  log(`registering ${AGENTS} agents`);
+  const registration = await registerAgents(api, AGENTS);
+  log(`seeding ${SESSIONS} sessions`);
+  const seed = await seedSessions(postgres.url, registration.agents, {
+    count: SESSIONS,
+    userCount: quick ? 100 : 1_000,
+  });
+  const agentsFile = join(tmpdir(), `streamspace-scale-agents-${randomUUID()}.json`);
+  await writeFile(agentsFile, JSON.stringify(registration.agents));
+
+  const apiSet = async (): Promise<ApiTimings> => {
+    const opts = { count: API_CALLS };
+    const lists = { count: Math.ceil(API_CALLS / 2) };
+    return {
+      health: await timeCalls(() => anonymous('GET', '/api/v1/health'), opts),
+      sessionById: await timeCalls(
+        () => api('GET', `/api/v1/sessions/${seed.sampleSessionId}`),
+        opts,
+      ),
+      sessionsOwn: await timeCalls(() => api('GET', '/api/v1/sessions'), lists),
+      sessionsAll: await timeCalls(() => api('GET', '/api/v1/sessions?scope=all'), lists),
+      agents: await timeCalls(() => api('GET', '/api/v1/agents'), lists),
+    };
+  };
+
+  log('idle: no agent connected');
+  await sleep(2_000);
+  const idle = await sampleWindow(WINDOW_MS);
+  log('baseline API latency (no agent connected)');
+  const apiBaseline = await apiSet();
+
+  const generators = AGENTS >= 1_000 ? 2 : 1;
+  for (let g = 0; g < generators; g++) {
+    const first = Math.floor((AGENTS * g) / generators);
+    const count = Math.floor((AGENTS * (g + 1)) / generators) - first;
+    loadgens.push(
+      await spawnTs('bench/scale-agents.ts', [base, agentsFile, String(first), String(count)]),
+    );
+  }
+  const genCall = apiClient('');
+  const gen = (g: (typeof loadgens)[number], path: string, method = 'GET') =>
+    genCall<any>(method, `http://127.0.0.1:${g.first.port}${path}`);
+  const genStats = async () => {
+    const all = (await Promise.all(loadgens.map((g) => gen(g, '/stats')))) as ScaleAgentStats[];
+    const sum = (key: 'welcomed' | 'closed' | 'errors' | 'heartbeatsSent' | 'commandsReceived') =>
+      all.reduce((total, s) => total + s[key], 0);
+    return {
+      welcomed: sum('welcomed'),
+      closed: sum('closed'),
+      errors: sum('errors'),
+      heartbeatsSent: sum('heartbeatsSent'),
+      commandsReceived: sum('commandsReceived'),
+      commands: all.flatMap((s) => s.commands),
+    };
+  };
+
+  log(`connecting ${AGENTS} agents`);
+  const connectStarted = performance.now();
+  let connected: { ms: number; welcomed: number; failed: number }[] = [];
+  const connectWindow = await sampleWindow(0, async () => {
+    connected = await Promise.all(loadgens.map((g) => gen(g, '/connect', 'POST')));
+  });
+  const connect = {
+    ...connectWindow,
+    ms: performance.now() - connectStarted,
+    welcomed: connected.reduce((n, c) => n + c.welcomed, 0),
+    failed: connected.reduce((n, c) => n + c.failed, 0),
+  };
+  log(`connected ${connect.welcomed} in ${connect.ms.toFixed(0)} ms`);
+
+  // Let every agent's first heartbeat (random phase within one interval) go out.
+  await sleep(HEARTBEAT_MS * 2 + 1_000);
+  log('heartbeat load');
+  const metrics = async () => (await api<string>('GET', '/metrics')) as string;
+  const heartbeatSample = (text: string) =>
+    metricValue(text, 'streamspace_agent_messages_total', ['type="heartbeat"', 'outcome="ok"']);
+  const hbBefore = heartbeatSample(await metrics());
+  const sentBefore = (await genStats()).heartbeatsSent;
+  const loaded = await sampleWindow(WINDOW_MS);
+  const hbAfter = heartbeatSample(await metrics());
+  const statsAfter = await genStats();
+  const heartbeats = {
+    sentPerSecond: (statsAfter.heartbeatsSent - sentBefore) / loaded.seconds,
+    handledPerSecond: (hbAfter - hbBefore) / loaded.seconds,
+    freshAgents: 0,
+    onlineAgents: 0,
+  };
+  const db = new pg.Client({ connectionString: postgres.url });
+  await db.connect();
+  const fresh = await db.query<{ fresh: string; online: string }>(
+    `SELECT count(*) FILTER (WHERE last_heartbeat_at > now() - $1 * interval '1 millisecond') AS fresh,
+            count(*) FILTER (WHERE status = 'online') AS online FROM agents`,
+    [HEARTBEAT_MS * 3],
+  );
+  heartbeats.freshAgents = Number(fresh.rows[0]?.fresh);
+  heartbeats.onlineAgents = Number(fresh.rows[0]?.online);
+
+  log('API latency under heartbeat load');
+  let apiLoaded: ApiTimings | undefined;
+  const apiWindow = await sampleWindow(0, async () => {
+    apiLoaded = await apiSet();
+  });
+
+  log(`dispatch: ${COMMANDS} sessions created through POST /api/v1/sessions`);
+  await genStats(); // drop commands seen so far (reconnect re-sends, none expected)
+  const posted = new Map<string, { t0: number; t1: number }>();
+  let next = 0;
+  const dispatchStarted = performance.now();
+  const dispatchDeadline = dispatchStarted + 120_000;
+  const received: ReceivedCommand[] = [];
+  const dispatchWindow = await sampleWindow(0, async () => {
+    const lane = async () => {
+      while (next < COMMANDS && performance.now() < dispatchDeadline) {
+        next += 1;
+        const t0 = wallClockMs();
+        const session = await api('POST', '/api/v1/sessions', { templateId, platform: 'local' });
+        posted.set(session.id, { t0, t1: wallClockMs() });
+      }
+    };
+    await Promise.all(Array.from({ length: DISPATCH_IN_FLIGHT }, lane));
+    // Every start_session reaches its agent (bounded wait).
+    const until = performance.now() + 30_000;
+    while (performance.now() < until) {
+      received.push(...(await genStats()).commands);
+      if (received.filter((c) => posted.has(c.sessionId)).length >= posted.size) break;
+      await sleep(100);
+    }
+  });
+  const dispatchSeconds = (performance.now() - dispatchStarted) / 1000;
+  const ids = [...posted.keys()];
+  // Results are recorded asynchronously: wait (bounded) until every command finished.
+  const finishedBy = performance.now() + 30_000;
+  let timing: { created: Date; sent: Date; acked: Date; finished: Date; running: Date | null }[] =
+    [];
+  while (performance.now() < finishedBy) {
+    timing = (
+      await db.query(
+        `SELECT c.created_at AS created, c.sent_at AS sent, c.acked_at AS acked,
+                c.finished_at AS finished,
+                (SELECT min(e.at) FROM session_events e
+                  WHERE e.session_id = c.session_id AND e.to_state = 'running') AS running
+         FROM agent_commands c WHERE c.session_id = ANY($1::uuid[]) AND c.type = 'start_session'`,
+        [ids],
+      )
+    ).rows;
+    if (timing.every((row) => row.finished !== null && row.running !== null)) break;
+    await sleep(200);
+  }
+  const ms = (a: Date | null, b: Date | null) =>
+    a === null || b === null ? NaN : b.getTime() - a.getTime();
+  const starts = received.filter((c) => c.type === 'start_session' && posted.has(c.sessionId));
+  const dispatch = {
+    ...dispatchWindow,
+    posted: posted.size,
+    received: starts.length,
+    perSecond: posted.size / dispatchSeconds,
+    restToAgent: percentiles(starts.map((c) => c.at - posted.get(c.sessionId)!.t0)),
+    restResponse: percentiles([...posted.values()].map((p) => p.t1 - p.t0)),
+    enqueueToSent: percentiles(timing.map((r) => ms(r.created, r.sent))),
+    enqueueToAcked: percentiles(timing.map((r) => ms(r.created, r.acked))),
+    enqueueToResult: percentiles(timing.map((r) => ms(r.created, r.finished))),
+    enqueueToRunning: percentiles(timing.map((r) => ms(r.created, r.running))),
+  };
+  const final = await genStats();
+  await db.end();
+
+  const results: ScaleResults = {
+    date: started.toISOString(),
+    node: process.version,
+    cores: cpus().length,
+    loadBefore,
+    loadAfter: loadavg(),
+    quick,
+    agents: AGENTS,
+    heartbeatMs: HEARTBEAT_MS,
+    generators,
+    registration: { perSecond: registration.perSecond },
+    seed,
+    idle,
+    connect,
+    loaded,
+    heartbeats,
+    apiBaseline,
+    apiLoaded: apiLoaded!,
+    apiWindow,
+    dispatch,
+    linksDropped: final.closed,
+    protocolErrors: final.errors,
+  };
+  if (values.out !== undefined) await writeFile(values.out, JSON.stringify(results, null, 2));
+  console.log(formatReport(results));
+} finally {
+  for (const g of loadgens) await stopChild(g.child);
+  await stopChild(cp.child);
+  await postgres.stop();
+}
+process.exit(0);
