@@ -72,7 +72,11 @@ test('launch: finding an agent, placed and starting, running, connecting, then t
   );
   const starting = log.find((entry) => entry.launch?.state === 'starting');
   assert.equal(starting?.launch?.step, 'starting', 'the current step is "Starting the desktop"');
-  assert.match(starting?.launch?.reason ?? '', /local agent/, 'it says where the start went');
+  assert.match(
+    starting?.launch?.reason ?? '',
+    /agent "local-progress" \(Local machine\)/,
+    'it says where the start went',
+  );
   assert.deepEqual(tracked.errors, []);
   assert.deepEqual(tracked.serverErrors, []);
 });

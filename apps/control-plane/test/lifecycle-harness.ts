@@ -128,7 +128,7 @@ export async function createLifecycleHarness() {
     logger,
     views,
     commands,
-    pickAgent: async () => ({ id: agentId, platform: 'docker' }),
+    pickAgent: async () => ({ id: agentId, name: 'docker-1', platform: 'docker' }),
     changed,
   });
   const agentEvents = createSessionAgentEvents({ db, logger, changed, commands });

@@ -4,6 +4,13 @@ export const PLATFORMS = ['kubernetes', 'docker', 'local'] as const;
 export const Platform = z.enum(PLATFORMS);
 export type Platform = z.infer<typeof Platform>;
 
+/** How people read a platform's name (UI labels, timeline reasons). */
+export const PLATFORM_DISPLAY_NAMES: Readonly<Record<Platform, string>> = {
+  kubernetes: 'Kubernetes',
+  docker: 'Docker',
+  local: 'Local machine',
+};
+
 /** What a user may ask for when launching: a platform, or `auto` to let the scheduler choose. */
 export const PlatformChoice = z.enum(['auto', ...PLATFORMS]);
 export type PlatformChoice = z.infer<typeof PlatformChoice>;

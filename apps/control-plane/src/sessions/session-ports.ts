@@ -15,7 +15,7 @@ export type AgentPicker = (
   criteria: { platform: PlatformChoice; agentId?: string },
   /** The caller's transaction, so the choice and the new session's row commit together. */
   executor?: Transaction<Database>,
-) => Promise<{ id: string; platform: Platform }>;
+) => Promise<{ id: string; name: string; platform: Platform }>;
 
 /** Tells live views (server-sent events, other replicas) that a session changed. */
 export type SessionChanged = (sessionId: string) => void;

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import { PLATFORM_DISPLAY_NAMES } from '@streamspace/protocol';
 import type {
   Clock,
   CreateSessionRequest,
@@ -114,7 +115,11 @@ export function createSessionService({
       const starting = await transitionSession(
         trx,
         inserted.id,
-        { to: 'starting', actor: 'system', reason: `start sent to the ${agent.platform} agent` },
+        {
+          to: 'starting',
+          actor: 'system',
+          reason: `start sent to agent "${agent.name}" (${PLATFORM_DISPLAY_NAMES[agent.platform]})`,
+        },
         log,
       );
       await commands.enqueue(

@@ -1,4 +1,4 @@
-import type { PlatformChoice, Template } from '@streamspace/protocol';
+import { PLATFORM_DISPLAY_NAMES, type PlatformChoice, type Template } from '@streamspace/protocol';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { errorMessage, isApiError } from '../../api/api-error';
@@ -11,9 +11,7 @@ import { LaunchProgress } from './launch-progress';
 
 const PLATFORM_LABEL: Record<PlatformChoice, string> = {
   auto: 'Automatic',
-  kubernetes: 'Kubernetes',
-  docker: 'Docker',
-  local: 'Local machine',
+  ...PLATFORM_DISPLAY_NAMES,
 };
 
 export const NO_AGENT_MESSAGE = 'No agent is online for any platform';

@@ -1,4 +1,4 @@
-import type { Platform, Session } from '@streamspace/protocol';
+import { PLATFORM_DISPLAY_NAMES, type Session } from '@streamspace/protocol';
 
 export type LaunchStepKey = 'placed' | 'starting' | 'running';
 export type LaunchStepStatus = 'done' | 'current' | 'todo';
@@ -8,12 +8,6 @@ export interface LaunchStep {
   label: string;
   status: LaunchStepStatus;
 }
-
-const PLATFORM_NAME: Record<Platform, string> = {
-  kubernetes: 'Kubernetes',
-  docker: 'Docker',
-  local: 'local machine',
-};
 
 /**
  * The steps a launch shows, from what is known so far: `undefined` while the request is in
@@ -27,7 +21,7 @@ export function launchSteps(
   const placed =
     session === undefined || session.state === 'pending'
       ? 'Finding an agent'
-      : `Placed on ${session.agentName ?? 'an agent'} (${PLATFORM_NAME[session.platform]})`;
+      : `Placed on ${session.agentName ?? 'an agent'} (${PLATFORM_DISPLAY_NAMES[session.platform]})`;
   const current =
     session === undefined || session.state === 'pending'
       ? 0
