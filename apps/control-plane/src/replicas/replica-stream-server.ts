@@ -16,6 +16,9 @@ import {
   type ReplicaStreamOpened,
 } from './replica-stream-protocol';
 
+/** The owner's refusal when the agent's link is not (or no longer) on it: it moved. */
+export const LINK_NOT_HERE = "the agent's link is not on this replica";
+
 export interface ReplicaStreamServerDeps {
   replicaId: string;
   /** STREAMSPACE_REPLICA_SECRET; undefined: every route is refused (routing is off). */
@@ -93,7 +96,7 @@ export function createReplicaStreamServer(deps: ReplicaStreamServerDeps) {
     const endpoint = deps.localEndpoint(query.agentId);
     if (endpoint === undefined) {
       log.info('replica route refused: the agent link is not here');
-      return closeRoute(ws, CloseCode.agentOffline, "the agent's link is not on this replica");
+      return closeRoute(ws, CloseCode.agentOffline, LINK_NOT_HERE);
     }
     try {
       await endpoint.openStream({ sessionId: query.sessionId, port: query.port }, (stream) => {
