@@ -30,8 +30,6 @@ export interface ControlPlaneStreamMux extends StreamEndpoint {
   stats(): StreamMuxStats;
 }
 
-const MARK = Symbol('controlPlaneStreamMux');
-
 /** The hub's `createStreamEndpoint`: one per agent link. */
 export function createControlPlaneStreamMux(
   link: BinaryLink,
@@ -47,20 +45,10 @@ export function createControlPlaneStreamMux(
     openTimeoutMs: context.openTimeoutMs,
     hooks: context.hooks,
   });
-  return Object.assign(
-    {
-      handleBinary: mux.handleBinary,
-      closeAll: mux.closeAll,
-      openStream: mux.open,
-      stats: mux.stats,
-    },
-    { [MARK]: true },
-  );
-}
-
-/** The hub hands out StreamEndpoints; this tells whether one is ours (it always is when wired). */
-export function isControlPlaneStreamMux(
-  endpoint: StreamEndpoint | undefined,
-): endpoint is ControlPlaneStreamMux {
-  return endpoint !== undefined && (endpoint as unknown as Record<symbol, unknown>)[MARK] === true;
+  return {
+    handleBinary: mux.handleBinary,
+    closeAll: mux.closeAll,
+    openStream: mux.open,
+    stats: mux.stats,
+  };
 }
