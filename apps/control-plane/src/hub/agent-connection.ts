@@ -54,6 +54,10 @@ export function createAgentConnection<E extends StreamEndpoint>(
   let closing = false;
   let invalidAt: number[] = [];
   let chain: Promise<void> = Promise.resolve();
+  // Link messages are read into slabs and decoded in place rather than each reassembled into
+  // a new buffer; ws still validates every frame (link-socket-reader.ts). Bytes the socket
+  // already holds are handed over on the next tick, once the listeners below are in place.
+  const slabs = readLinkIntoSlabs(ws, socket);
 
   const connection = {
     agentId: agent.id,
@@ -128,6 +132,8 @@ export function createAgentConnection<E extends StreamEndpoint>(
         );
         return;
       }
+      // Before the mux: its DATA views keep their slab from reuse until credited back.
+      slabs?.inbound(buffer);
       endpoint.handleBinary(buffer);
       return;
     }
@@ -154,9 +160,6 @@ export function createAgentConnection<E extends StreamEndpoint>(
     // ws reports maxPayload overruns here and then closes with 1009 itself.
     logger.warn({ err: error }, 'agent connection error');
   });
-  // Link messages are read into slabs and decoded in place rather than each reassembled into
-  // a new buffer (link-socket-reader.ts); ws still validates every frame.
-  readLinkIntoSlabs(ws, socket);
 
   async function handleText(text: string): Promise<void> {
     if (closing) return;

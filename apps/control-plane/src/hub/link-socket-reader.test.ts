@@ -6,7 +6,15 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { waitFor } from '@streamspace/test-kit';
-import { LINK_SLAB_BYTES, readLinkIntoSlabs } from './link-socket-reader';
+import {
+  FRAME_HEADER_BYTES,
+  FrameKind,
+  MAX_FRAME_PAYLOAD_BYTES,
+  encodeCredit,
+  encodeFrame,
+} from '@streamspace/protocol';
+import { LINK_SLAB_BYTES, type LinkSlabPool } from './link-slab-pool';
+import { readLinkIntoSlabs } from './link-socket-reader';
 
 const MAX_PAYLOAD = 4 * 1024 * 1024;
 
@@ -17,7 +25,7 @@ interface Received {
 
 interface ServerSide {
   ws: WebSocket;
-  installed: boolean;
+  pool: LinkSlabPool | undefined;
   received: Received[];
   closed: Promise<[code: number, reason: string]>;
 }
@@ -43,6 +51,21 @@ function frame(
   for (let i = 0; i < masked.length; i++)
     masked[i] = (masked[i] as number) ^ (key[i & 3] as number);
   return Buffer.concat([header, masked]);
+}
+
+/**
+ * A link message of DATA frames for one stream carrying `bytes` in all (random payload),
+ * split at MAX_FRAME_PAYLOAD_BYTES: what the agent's mux sends.
+ */
+function dataMessage(streamId: number, bytes: number): Buffer {
+  const frames: Buffer[] = [];
+  let left = Math.max(0, bytes - FRAME_HEADER_BYTES);
+  do {
+    const count = Math.min(left, MAX_FRAME_PAYLOAD_BYTES - FRAME_HEADER_BYTES);
+    frames.push(encodeFrame(FrameKind.data, streamId, randomBytes(count)));
+    left -= count;
+  } while (left > 0);
+  return Buffer.concat(frames);
 }
 
 /** Server frames (unmasked) the client got after the HTTP response. */
@@ -80,8 +103,10 @@ describe('link socket reader: ws frames read into slabs', () => {
     server.on('upgrade', (request, socket, head) => {
       wss.handleUpgrade(request, socket, head, (ws) => {
         const received: Received[] = [];
-        const installed = readLinkIntoSlabs(ws, socket);
+        const pool = readLinkIntoSlabs(ws, socket);
         ws.on('message', (data: RawData, isBinary: boolean) => {
+          // As agent-connection.ts does: the pool sees every binary message first.
+          if (isBinary) pool?.inbound(data as Buffer);
           // Kept as delivered (views, not copies): later reads must never overwrite them.
           received.push({ kind: isBinary ? 'binary' : 'text', data: data as Buffer });
         });
@@ -91,7 +116,7 @@ describe('link socket reader: ws frames read into slabs', () => {
         const closed = new Promise<[number, string]>((resolve) =>
           ws.on('close', (code: number, reason: Buffer) => resolve([code, reason.toString()])),
         );
-        sides.push({ ws, installed, received, closed });
+        sides.push({ ws, pool, received, closed });
       });
     });
     server.listen(0, '127.0.0.1');
@@ -124,7 +149,7 @@ describe('link socket reader: ws frames read into slabs', () => {
     );
     await waitFor('the upgrade', () => sides.length > count && raw.includes('\r\n\r\n'));
     const side = sides[count] as ServerSide;
-    assert.equal(side.installed, true, 'the reader takes over a plain TCP socket');
+    assert.ok(side.pool !== undefined, 'the reader takes over a plain TCP socket');
     const serverFrames = () => parseServerFrames(raw.subarray(raw.indexOf('\r\n\r\n') + 4));
     return { socket, side, serverFrames };
   }
@@ -141,14 +166,15 @@ describe('link socket reader: ws frames read into slabs', () => {
   }
 
   it('delivers every message intact and in order, across reads and slabs, and never overwrites one it delivered', async () => {
-    const first = randomBytes(1000);
+    const first = dataMessage(1, 1000);
     const { socket, side, serverFrames } = await open(frame(2, first));
     const expected: Received[] = [{ kind: 'binary', data: first }];
     const frames: Buffer[] = [];
+    // Message sizes around every WebSocket length encoding and the slab size.
     const sizes = [0, 1, 125, 126, 65_535, 65_536, LINK_SLAB_BYTES - 20, LINK_SLAB_BYTES + 1];
     for (let i = 0; i < 160; i++) {
       const size = sizes[i] ?? Math.floor(Math.random() ** 2 * 300 * 1024);
-      const data = randomBytes(size);
+      const data = dataMessage(1 + (i % 3), size);
       frames.push(frame(2, data));
       expected.push({ kind: 'binary', data });
       if (i % 17 === 0) {
@@ -163,7 +189,12 @@ describe('link socket reader: ws frames read into slabs', () => {
       }
       if (i % 31 === 0) {
         // A fragmented binary message with a ping between its fragments (RFC 6455 §5.4).
-        const parts = [randomBytes(70_000), randomBytes(3), randomBytes(200_000)];
+        const whole = dataMessage(2, 270_003);
+        const parts = [
+          whole.subarray(0, 70_000),
+          whole.subarray(70_000, 70_003),
+          whole.subarray(70_003),
+        ];
         const ping = Buffer.from(`between fragments ${i}`);
         frames.push(frame(2, parts[0] as Buffer, { fin: false }));
         frames.push(frame(9, ping));
@@ -191,6 +222,53 @@ describe('link socket reader: ws frames read into slabs', () => {
       'a pong per ping',
       () => serverFrames().filter((f) => f.opcode === 0xa).length === pings,
     );
+    socket.destroy();
+  });
+
+  it('reuses a slab only once every DATA payload read into it was credited back', async () => {
+    const { socket, side } = await open();
+    const pool = side.pool as LinkSlabPool;
+    // What a viewer's socket would hold: views of DATA payloads, flushed in order per stream,
+    // and the credit the mux would send for them once flushed.
+    const held = new Map<number, { view: Buffer; copy: Buffer }[]>();
+    let checked = 0;
+    let delivered = 0;
+    const flush = (streamId: number, count: number) => {
+      const queue = held.get(streamId) ?? [];
+      let bytes = 0;
+      for (const { view, copy } of queue.splice(0, count)) {
+        assert.ok(view.equals(copy), `stream ${streamId}: a held payload was overwritten`);
+        bytes += view.length;
+        checked += 1;
+      }
+      if (bytes > 0) pool.outbound(encodeCredit(streamId, bytes));
+    };
+    side.ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return;
+      delivered += 1;
+      for (let at = 0; at < data.length;) {
+        const streamId = data.readUInt32BE(at + 1);
+        const length = data.readUInt32BE(at + 5);
+        const view = data.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
+        const queue = held.get(streamId) ?? [];
+        queue.push({ view, copy: Buffer.from(view) });
+        held.set(streamId, queue);
+        at += FRAME_HEADER_BYTES + length;
+      }
+      // Streams 1-3 are flushed a little behind; stream 4's viewer reads nothing until the end.
+      const streamId = 1 + Math.floor(Math.random() * 3);
+      flush(streamId, Math.floor(Math.random() * 3));
+    });
+    const messages: Buffer[] = [];
+    for (let i = 0; i < 400; i++) {
+      const streamId = i % 50 === 0 ? 4 : 1 + (i % 3);
+      messages.push(frame(2, dataMessage(streamId, 1 + Math.floor(Math.random() * 96 * 1024))));
+    }
+    await writeInPieces(socket, Buffer.concat(messages), 256 * 1024);
+    await waitFor('every message', () => delivered === messages.length, { timeoutMs: 30_000 });
+    for (const streamId of [1, 2, 3, 4]) flush(streamId, Number.POSITIVE_INFINITY);
+    assert.ok(checked >= messages.length);
+    assert.ok(pool.stats().reused > 0, 'slabs were reused once their credit came back');
     socket.destroy();
   });
 
@@ -234,6 +312,6 @@ describe('link socket reader: ws frames read into slabs', () => {
   it('returns false and changes nothing for a socket that is not plain TCP', async () => {
     const fake = { _receiver: { _allowSynchronousEvents: true }, extensions: '' };
     const { PassThrough } = await import('node:stream');
-    assert.equal(readLinkIntoSlabs(fake as unknown as WebSocket, new PassThrough()), false);
+    assert.equal(readLinkIntoSlabs(fake as unknown as WebSocket, new PassThrough()), undefined);
   });
 });

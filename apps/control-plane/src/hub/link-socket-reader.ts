@@ -1,13 +1,8 @@
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { createLinkSlabPool, type LinkSlabPool } from './link-slab-pool';
 
-/**
- * Size of a read slab, in bytes. Measured on the bulk benchmark: 256 KiB slabs saved less,
- * 4 MiB no more than 1 MiB (see docs/performance.md). A frame longer than this gets a slab
- * of its own size.
- */
-export const LINK_SLAB_BYTES = 1024 * 1024;
 /** Most bytes one read may return (Node reads at most 64 KiB by default). */
 const MAX_READ_BYTES = 256 * 1024;
 /** A slab with less room than this left is retired before the next read, in bytes. */
@@ -17,6 +12,14 @@ const MAX_HEADER_BYTES = 14;
 /** Longest frame aligned in a slab when ws sets no maxPayload, in bytes. */
 const UNLIMITED_ALIGN_BYTES = 64 * 1024 * 1024;
 const OPCODE_BINARY = 0x2;
+
+/** The slab pool of each link read by this module, for the link's sending side (credit). */
+const pools = new WeakMap<WebSocket, LinkSlabPool>();
+
+/** The slab pool of a link whose socket readLinkIntoSlabs took over, if it did. */
+export function linkSlabPoolOf(ws: WebSocket): LinkSlabPool | undefined {
+  return pools.get(ws);
+}
 
 /** The private symbols behind net.Socket's `onread` option, found on a probe socket. */
 const onreadSymbols = (() => {
@@ -65,14 +68,15 @@ interface UserBufferHandle {
  * ws sees them, and a frame longer than ws's maxPayload is handed over as it arrives
  * (copied; ws refuses it at its header with 1009).
  *
- * Slabs are never written twice: a retired slab is freed by the collector once the last
- * view into it is gone (DATA payloads wait in a viewer's socket until the kernel takes
- * them, which is also when the mux grants the agent more credit).
+ * A slab is written again only once no view into it can be in use (link-slab-pool.ts): the
+ * caller passes every binary message to the pool's `inbound` before decoding it, and the
+ * link's sender (ws-binary-link.ts) every message it sends to `outbound`.
  *
- * Returns false, changing nothing, unless the socket is a plain TCP socket, the link has no
- * extensions and ws's receiver emits its events synchronously (its default).
+ * Returns the link's slab pool, or undefined, changing nothing, unless the socket is a plain
+ * TCP socket, the link has no extensions and ws's receiver emits its events synchronously
+ * (its default).
  */
-export function readLinkIntoSlabs(ws: WebSocket, socket: Duplex): boolean {
+export function readLinkIntoSlabs(ws: WebSocket, socket: Duplex): LinkSlabPool | undefined {
   const receiver = (ws as unknown as { _receiver?: WsReceiver })._receiver;
   if (
     onreadSymbols === undefined ||
@@ -82,17 +86,18 @@ export function readLinkIntoSlabs(ws: WebSocket, socket: Duplex): boolean {
     !(socket instanceof Socket) ||
     (socket as Socket & { encrypted?: boolean }).encrypted === true
   ) {
-    return false;
+    return undefined;
   }
   const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
   if (socket.connecting || socket.destroyed || typeof handle?.useUserBuffer !== 'function') {
-    return false;
+    return undefined;
   }
   const symbols = onreadSymbols;
   const maxPayload = receiver._maxPayload ?? 0;
   const alignLimit = maxPayload > 0 ? maxPayload + MAX_HEADER_BYTES : UNLIMITED_ALIGN_BYTES;
 
-  let slab = Buffer.allocUnsafeSlow(LINK_SLAB_BYTES);
+  const pool = createLinkSlabPool();
+  let slab = pool.take(0);
   /** First byte not yet handed to the receiver: the start of an incomplete frame. */
   let start = 0;
   /** End of the bytes read into the slab. */
@@ -107,8 +112,9 @@ export function readLinkIntoSlabs(ws: WebSocket, socket: Duplex): boolean {
 
   /** Move the bytes from `start` on to a new slab with room for at least `needed` bytes. */
   function moveToNewSlab(needed: number): void {
-    const next = Buffer.allocUnsafeSlow(Math.max(LINK_SLAB_BYTES, needed));
+    const next = pool.take(needed);
     slab.copy(next, 0, start, end);
+    pool.retire(slab);
     end -= start;
     start = 0;
     slab = next;
@@ -186,7 +192,8 @@ export function readLinkIntoSlabs(ws: WebSocket, socket: Duplex): boolean {
   };
   handle.useUserBuffer(first);
   socket.resume();
-  return true;
+  pools.set(ws, pool);
+  return pool;
 }
 
 interface FrameExtent {
