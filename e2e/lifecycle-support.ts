@@ -1,10 +1,49 @@
+import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
+import type { WebSocket } from 'ws';
 import type { ConnectResponse, Session, SessionEvent, SessionState } from '@streamspace/protocol';
 import { openViewerSocket, RfbProbe, waitFor } from '@streamspace/test-kit';
+
+/** A viewer through /vnc, handshaken through ServerInit. */
+export interface Viewer {
+  probe: RfbProbe;
+  ws: WebSocket;
+  /** Settles when the viewer's WebSocket closes, with its code and reason. */
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/**
+ * Full framebuffer updates until the desktop has drawn (a window manager and a terminal
+ * take a moment after the VNC server answers), checked the way a person would: the right
+ * size and not one flat colour.
+ */
+export async function assertDesktopPixels(viewer: Viewer): Promise<void> {
+  await waitFor(
+    'the desktop to draw something besides the background',
+    async () => {
+      viewer.probe.requestUpdate(false);
+      await viewer.probe.readUpdate();
+      return distinctColours(viewer.probe.framebuffer) >= 2;
+    },
+    { timeoutMs: 15_000, intervalMs: 100 },
+  );
+  assert.equal(viewer.probe.width, 1280);
+  assert.equal(viewer.probe.height, 800);
+  assert.equal(viewer.probe.framebuffer.length, 1280 * 800 * 4);
+}
+
+/** Up to three distinct 32-bit pixels, sampled every 97th pixel. */
+function distinctColours(pixels: Buffer): number {
+  const colours = new Set<number>();
+  for (let offset = 0; offset < pixels.length && colours.size < 3; offset += 4 * 97) {
+    colours.add(pixels.readUInt32BE(offset));
+  }
+  return colours.size;
+}
 
 /** REST client for the lifecycle end-to-end tests and bench/first-pixel.ts. */
 export class LifecycleClient {
@@ -78,14 +117,13 @@ export class LifecycleClient {
   }
 
   /**
-   * Open /vnc through the control plane and read the first full framebuffer update.
-   * Resolves when the pixels are in (what a browser would paint). The WebSocket's stream
-   * listens from the start (openViewerSocket): a greeting that comes with the 101 answer is
-   * not lost.
+   * Open /vnc through the control plane as a viewer and complete the RFB handshake with the
+   * session's password (pixel format set to 32 bpp). The WebSocket's stream listens from the
+   * start (openViewerSocket): a greeting that comes with the 101 answer is not lost.
    */
-  async firstFramebuffer(id: string): Promise<{ probe: RfbProbe; width: number; height: number }> {
+  async openViewer(id: string): Promise<Viewer> {
     const connect = await this.request<ConnectResponse>('POST', `/api/v1/sessions/${id}/connect`);
-    const { stream } = await openViewerSocket(
+    const { ws, stream, closed } = await openViewerSocket(
       `${this.baseUrl.replace(/^http/, 'ws')}${connect.url}`,
       { origin: this.baseUrl, perMessageDeflate: false },
     );
@@ -97,6 +135,15 @@ export class LifecycleClient {
       });
     });
     probe.setPixelFormat();
+    return { probe, ws, closed };
+  }
+
+  /**
+   * A viewer's first full framebuffer update: resolves when the pixels are in (what a
+   * browser would paint).
+   */
+  async firstFramebuffer(id: string): Promise<{ probe: RfbProbe; width: number; height: number }> {
+    const { probe } = await this.openViewer(id);
     probe.requestUpdate(false);
     await probe.readUpdate();
     return { probe, width: probe.width, height: probe.height };

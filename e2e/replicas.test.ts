@@ -4,15 +4,9 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { WebSocket } from 'ws';
-import { CloseCode, type ConnectResponse } from '@streamspace/protocol';
-import {
-  createTestDatabase,
-  openViewerSocket,
-  RfbProbe,
-  waitFor,
-  type TestDatabase,
-} from '@streamspace/test-kit';
-import { LifecycleClient } from './lifecycle-support';
+import { CloseCode } from '@streamspace/protocol';
+import { createTestDatabase, waitFor, type TestDatabase } from '@streamspace/test-kit';
+import { assertDesktopPixels, LifecycleClient } from './lifecycle-support';
 import { startAgentProcess, type AgentProcess } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
 
@@ -48,47 +42,6 @@ async function startForwarder(initialPort: number) {
         server.close(() => resolve());
       }),
   };
-}
-
-interface Viewer {
-  probe: RfbProbe;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-async function openViewer(client: LifecycleClient, sessionId: string): Promise<Viewer> {
-  const connect = await client.request<ConnectResponse>(
-    'POST',
-    `/api/v1/sessions/${sessionId}/connect`,
-  );
-  assert.ok(connect.vncPassword, 'sessions have a VNC password');
-  // The stream listens from the WebSocket's creation (openViewerSocket): no greeting lost.
-  const { stream, closed } = await openViewerSocket(
-    `${client.baseUrl.replace(/^http/, 'ws')}${connect.url}`,
-    { origin: client.baseUrl },
-  );
-  const probe = await RfbProbe.connect(stream, { password: connect.vncPassword });
-  probe.setPixelFormat();
-  return { probe, closed };
-}
-
-/** The desktop has drawn: the right size and not one flat colour (as e2e/streaming.test.ts). */
-async function assertDesktopPixels(viewer: Viewer): Promise<void> {
-  await waitFor(
-    'the desktop to draw something besides the background',
-    async () => {
-      viewer.probe.requestUpdate(false);
-      await viewer.probe.readUpdate();
-      const colours = new Set<number>();
-      const pixels = viewer.probe.framebuffer;
-      for (let offset = 0; offset < pixels.length && colours.size < 3; offset += 4 * 97) {
-        colours.add(pixels.readUInt32BE(offset));
-      }
-      return colours.size >= 2;
-    },
-    { timeoutMs: 15_000, intervalMs: 100 },
-  );
-  assert.equal(viewer.probe.width, 1280);
-  assert.equal(viewer.probe.height, 800);
 }
 
 describe('two control-plane processes on one database; the agent on one, the viewer on the other', () => {
@@ -144,7 +97,7 @@ describe('two control-plane processes on one database; the agent on one, the vie
   });
 
   test('a viewer on replica A gets the desktop held by the agent link on replica B', async () => {
-    const viewer = await openViewer(client, sessionId);
+    const viewer = await client.openViewer(sessionId);
     await assertDesktopPixels(viewer);
     assert.equal((await client.get(sessionId)).viewerCount, 1, 'counted on the replica it uses');
     viewer.probe.close();
@@ -167,7 +120,7 @@ describe('two control-plane processes on one database; the agent on one, the vie
   });
 
   test('when B dies the viewer on A is told why; once the agent is on A a viewer works', async () => {
-    const viewer = await openViewer(client, sessionId);
+    const viewer = await client.openViewer(sessionId);
     await assertDesktopPixels(viewer);
     forwarder.retarget(replicaA.port);
     await replicaB.controlPlane.kill();
@@ -189,7 +142,7 @@ describe('two control-plane processes on one database; the agent on one, the vie
     });
     const session = await client.get(sessionId);
     assert.equal(session.state, 'running', `still running (${session.stateReason})`);
-    const again = await openViewer(client, sessionId);
+    const again = await client.openViewer(sessionId);
     await assertDesktopPixels(again);
     again.probe.close();
   });
