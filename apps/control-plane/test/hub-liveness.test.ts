@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { CloseCode } from '@streamspace/protocol';
+import { createTestDatabase, FakeClock, waitFor, type TestDatabase } from '@streamspace/test-kit';
+import {
+  RawAgentSocket,
+  registerAgent,
+  startControlPlane,
+  type ControlPlane,
+} from './agent-test-harness';
+
+/**
+ * The server parsed every frame sent before this: a ping is answered in order with the data
+ * frames before it, so the pong proves their arrival (not their handling). A closed link
+ * answers no ping: its close ends the wait too.
+ */
+async function arrived(socket: RawAgentSocket): Promise<void> {
+  if (socket.closeCode !== undefined) return;
+  const pong = once(socket.ws, 'pong');
+  const closed = once(socket.ws, 'close');
+  socket.ws.ping();
+  await Promise.race([pong, closed]);
+}
+
+// Found by bench/control-plane-scale.ts: with 2,000 agents connecting at once, hello work
+// (reconciliation queries) queued for seconds and the heartbeats queued behind it on the same
+// link; the hub closed hundreds of live agents with 4009, which would reconnect into the storm.
+describe('agent hub: liveness is the arrival of messages, not their handling (fake clock)', () => {
+  let database: TestDatabase;
+  let cp: ControlPlane;
+  const clock = new FakeClock(Date.now());
+
+  before(async () => {
+    database = await createTestDatabase();
+    cp = await startControlPlane(database, { clock }); // heartbeat timeout 5 s
+  });
+  after(async () => {
+    await cp?.app.stop();
+    await database?.drop();
+  });
+
+  it('an agent heartbeating while its hello is still being handled stays connected', async () => {
+    const identity = await registerAgent(cp);
+    let release = () => {};
+    const helloWork = new Promise<void>((resolve) => (release = resolve));
+    // Hello listeners run after the welcome is sent and before the link's next message.
+    const off = cp.app.hub.onAgentHello(async (agentId) => {
+      if (agentId === identity.agentId) await helloWork;
+    });
+    const socket = RawAgentSocket.forAgent(cp.url, identity);
+    assert.equal(await socket.opened, true);
+    socket.hello(identity);
+    await waitFor('welcome', () => socket.ofType('welcome').length > 0);
+
+    for (let second = 2; second <= 12; second += 2) {
+      socket.send({ type: 'heartbeat', activeSessions: 0 });
+      await arrived(socket);
+      clock.advance(2_000);
+    }
+    // Let the hub's tick run at the advanced time before looking.
+    await arrived(socket);
+    assert.equal(socket.closeCode, undefined, '12 s of heartbeats queued behind hello: still open');
+    assert.equal(cp.app.hub.isConnected(identity.agentId), true);
+
+    release();
+    off();
+    // The queued heartbeats are handled now and the link serves as before.
+    socket.send({ type: 'heartbeat', activeSessions: 0 });
+    socket.send({ type: 'sync-marker' });
+    await waitFor('the marker reply', () => socket.ofType('error').length === 1);
+    assert.equal(socket.closeCode, undefined);
+    socket.close();
+  });
+
+  it('an agent that falls silent while its hello is handled is still closed with 4009', async () => {
+    const identity = await registerAgent(cp);
+    let release = () => {};
+    const helloWork = new Promise<void>((resolve) => (release = resolve));
+    const off = cp.app.hub.onAgentHello(async (agentId) => {
+      if (agentId === identity.agentId) await helloWork;
+    });
+    const socket = RawAgentSocket.forAgent(cp.url, identity);
+    assert.equal(await socket.opened, true);
+    socket.hello(identity);
+    await waitFor('welcome', () => socket.ofType('welcome').length > 0);
+    socket.send({ type: 'heartbeat', activeSessions: 0 });
+    await arrived(socket);
+
+    clock.advance(4_000);
+    await arrived(socket);
+    assert.equal(socket.closeCode, undefined, 'not yet: 4 s after its last message');
+    clock.advance(1_500);
+    await waitFor('close', () => socket.closeCode !== undefined);
+    assert.equal(socket.closeCode, CloseCode.heartbeatTimeout);
+    assert.match(socket.closeReason, /no heartbeat for 5000 ms/);
+    release();
+    off();
+  });
+});
