@@ -142,6 +142,10 @@ try {
       errors: sum('errors'),
       heartbeatsSent: sum('heartbeatsSent'),
       commandsReceived: sum('commandsReceived'),
+      closeCodes: all.reduce<Record<string, number>>((codes, s) => {
+        for (const [code, n] of Object.entries(s.closeCodes)) codes[code] = (codes[code] ?? 0) + n;
+        return codes;
+      }, {}),
       commands: all.flatMap((s) => s.commands),
     };
   };
@@ -277,6 +281,7 @@ try {
     apiWindow,
     dispatch,
     linksDropped: final.closed,
+    closeCodes: final.closeCodes,
     protocolErrors: final.errors,
   };
   if (values.out !== undefined) await writeFile(values.out, JSON.stringify(results, null, 2));

@@ -39,6 +39,7 @@ const stats: ScaleAgentStats = {
   errors: 0,
   heartbeatsSent: 0,
   commandsReceived: 0,
+  closeCodes: {},
   commands: [],
 };
 const sockets: WebSocket[] = [];
@@ -120,8 +121,12 @@ function connectAgent(agent: ScaleAgent): Promise<boolean> {
     ws.on('error', () => {
       stats.errors += 1;
     });
-    ws.on('close', () => {
-      if (!stopping) stats.closed += 1;
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (!stopping) {
+        stats.closed += 1;
+        const key = `${code} ${reason.toString('utf8')}`.trim();
+        stats.closeCodes[key] = (stats.closeCodes[key] ?? 0) + 1;
+      }
       if (!welcomed) resolve(false);
     });
   });

@@ -55,6 +55,7 @@ export interface ScaleResults {
     enqueueToRunning: Percentiles;
   };
   linksDropped: number;
+  closeCodes: Record<string, number>;
   protocolErrors: number;
 }
 
@@ -95,7 +96,13 @@ export function formatReport(r: ScaleResults): string {
       (r.connect.failed > 0 ? `, ${r.connect.failed} failed` : ''),
     `- heartbeats: ${f(r.heartbeats.sentPerSecond, 0)}/s sent, ${f(r.heartbeats.handledPerSecond, 0)}/s handled by the control plane; ` +
       `${r.heartbeats.freshAgents} agents with a heartbeat in the database younger than 3 intervals, ${r.heartbeats.onlineAgents} online`,
-    `- agent links dropped during the run: ${r.linksDropped}; protocol errors: ${r.protocolErrors}`,
+    `- agent links the control plane closed during the run: ${r.linksDropped}` +
+      (r.linksDropped > 0
+        ? ` (close codes: ${Object.entries(r.closeCodes)
+            .map(([code, n]) => `${code} ×${n}`)
+            .join(', ')})`
+        : '') +
+      `; protocol errors: ${r.protocolErrors}`,
     '',
     'API latency, ms, sequential calls (p50 / p95 / p99 / max):',
     '',

@@ -24,6 +24,8 @@ export interface ScaleAgentStats {
   errors: number;
   heartbeatsSent: number;
   commandsReceived: number;
+  /** WebSocket close code and reason → links the control plane closed with them. */
+  closeCodes: Record<string, number>;
   commands: ReceivedCommand[];
 }
 
