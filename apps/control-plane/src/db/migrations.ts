@@ -6,6 +6,7 @@ import * as userMaxDuration from './migrations/0004-user-max-duration';
 import * as agentCapacityFromAdmin from './migrations/0005-agent-capacity-from-admin';
 import * as replicas from './migrations/0006-replicas';
 import * as replicaViewers from './migrations/0007-replica-viewers';
+import * as scaleIndexes from './migrations/0008-scale-indexes';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0005-agent-capacity-from-admin': agentCapacityFromAdmin,
   '0006-replicas': replicas,
   '0007-replica-viewers': replicaViewers,
+  '0008-scale-indexes': scaleIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely';
+import { systemClock } from '@streamspace/protocol';
+import { createTestDatabase, type TestDatabase } from '@streamspace/test-kit';
+import { createCommandQueue } from '../src/commands/command-queue';
+import { createDb } from '../src/db/database';
+import { migrateToLatest } from '../src/db/migrations';
+import type { Database } from '../src/db/schema';
+import { createMetrics } from '../src/metrics/metrics';
+import { createSessionViews } from '../src/sessions/session-view';
+import { silentLogger } from './agent-test-harness';
+
+interface Captured {
+  sql: string;
+  parameters: readonly unknown[];
+}
+
+const SESSIONS = 30_000;
+
+// Migration 0008 (found by bench/control-plane-scale.ts): the queries the services really
+// issue, captured as they run, are planned on the new indexes at the benchmark's scale.
+describe('scale indexes (migration 0008)', () => {
+  let database: TestDatabase;
+  let handle: ReturnType<typeof createDb>;
+  let captured: Captured[] = [];
+  let capturing: Kysely<Database>;
+
+  before(async () => {
+    database = await createTestDatabase();
+    handle = createDb(database.url);
+    await migrateToLatest(handle.db as never);
+    capturing = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: handle.pool }),
+      plugins: [new CamelCasePlugin()],
+      log: (event) => {
+        if (event.level === 'query') captured.push(event.query);
+      },
+    });
+    await sql`
+      INSERT INTO users (id, username, password_hash, role)
+        VALUES ('00000000-0000-4000-8000-000000000001', 'someone', 'x', 'user');
+      INSERT INTO templates (id, name, image, window_manager, resources, home_isolation)
+        VALUES ('terminal', 'Terminal', 'img', 'twm', '{}', 'user');
+      INSERT INTO agents (id, name, platform, capacity, status, secret_hash)
+        VALUES ('00000000-0000-4000-8000-000000000002', 'a', 'local', '{"maxSessions":1}',
+          'online', 'x');
+      INSERT INTO sessions (user_id, template_id, platform, agent_id, state, home_key,
+          vnc_password, created_at, deleted_at)
+        SELECT '00000000-0000-4000-8000-000000000001', 'terminal', 'local',
+          '00000000-0000-4000-8000-000000000002', 'stopped', 'h', 'p',
+          now() - g * interval '1 minute', CASE WHEN g % 4 = 0 THEN now() END
+        FROM generate_series(1, ${sql.lit(SESSIONS)}) g;
+      INSERT INTO agent_commands (agent_id, session_id, type, payload, state, deadline, finished_at)
+        SELECT agent_id, id, 'start_session', '{}', 'completed', created_at, created_at
+        FROM sessions;
+      ANALYZE;
+    `.execute(handle.db);
+  });
+  after(async () => {
+    await handle?.db.destroy();
+    await database?.drop();
+  });
+
+  async function plan(query: Captured): Promise<string> {
+    const result = await handle.pool.query(`EXPLAIN ${query.sql}`, [...query.parameters]);
+    return result.rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
+  }
+
+  it('the session list walks sessions_listed instead of sorting every session', async () => {
+    const views = createSessionViews({
+      db: capturing,
+      viewerCount: () => 0,
+      defaultIdleMinutes: 30,
+      defaultMaxDurationMinutes: 60,
+    });
+    captured = [];
+    const sessions = await views.find({});
+    assert.equal(sessions.length, 1000, 'the newest 1,000 sessions that are not deleted');
+    assert.ok(sessions.every((session) => session.state === 'stopped'));
+    const list = captured.find((query) => query.sql.includes('from "sessions"'));
+    assert.ok(list, 'the list query ran');
+    assert.match(await plan(list), /Index Scan using sessions_listed/);
+  });
+
+  it('the command sweep finds late commands on agent_commands_open', async () => {
+    const queue = createCommandQueue({
+      db: capturing,
+      databaseUrl: database.url,
+      hub: {
+        send: () => false,
+        isConnected: () => false,
+        connectedAgentIds: () => [],
+        onAgentHello: () => () => {},
+        onCommandAck: () => () => {},
+        onCommandResult: () => () => {},
+      },
+      clock: systemClock,
+      logger: silentLogger,
+      metrics: createMetrics(),
+      defaultDeadlineMs: 60_000,
+    });
+    captured = [];
+    await queue.sweep();
+    const expire = captured.find((query) => /for update skip locked/i.test(query.sql));
+    assert.ok(expire, 'the expiry query ran');
+    assert.match(await plan(expire), /Index Scan using agent_commands_open/);
+    await queue.stop();
+  });
+});
