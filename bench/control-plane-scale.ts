@@ -16,17 +16,15 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../packages/test-kit/src/test-postgres';
 import { spawnTs, stopChild } from './paths';
 import { cpuSeconds, rssMiB } from './proc-stats';
+import { measureDispatch, type DispatchResult } from './scale-dispatch';
 import { registerAgents, seedSessions } from './scale-seed';
 import { formatReport, type ApiTimings, type ScaleResults } from './scale-report';
 import {
   apiClient,
   metricValue,
-  percentiles,
   postgresPids,
   sleep,
   timeCalls,
-  wallClockMs,
-  type ReceivedCommand,
   type ScaleAgentStats,
 } from './scale-support';
 
@@ -197,66 +195,23 @@ try {
     apiLoaded = await apiSet();
   });
 
-  log(`dispatch: ${COMMANDS} sessions created through POST /api/v1/sessions`);
-  await genStats(); // drop commands seen so far (reconnect re-sends, none expected)
-  const posted = new Map<string, { t0: number; t1: number }>();
-  let next = 0;
-  const dispatchStarted = performance.now();
-  const dispatchDeadline = dispatchStarted + 120_000;
-  const received: ReceivedCommand[] = [];
-  const dispatchWindow = await sampleWindow(0, async () => {
-    const lane = async () => {
-      while (next < COMMANDS && performance.now() < dispatchDeadline) {
-        next += 1;
-        const t0 = wallClockMs();
-        const session = await api('POST', '/api/v1/sessions', { templateId, platform: 'local' });
-        posted.set(session.id, { t0, t1: wallClockMs() });
-      }
-    };
-    await Promise.all(Array.from({ length: DISPATCH_IN_FLIGHT }, lane));
-    // Every start_session reaches its agent (bounded wait).
-    const until = performance.now() + 30_000;
-    while (performance.now() < until) {
-      received.push(...(await genStats()).commands);
-      if (received.filter((c) => posted.has(c.sessionId)).length >= posted.size) break;
-      await sleep(100);
-    }
-  });
-  const dispatchSeconds = (performance.now() - dispatchStarted) / 1000;
-  const ids = [...posted.keys()];
-  // Results are recorded asynchronously: wait (bounded) until every command finished.
-  const finishedBy = performance.now() + 30_000;
-  let timing: { created: Date; sent: Date; acked: Date; finished: Date; running: Date | null }[] =
-    [];
-  while (performance.now() < finishedBy) {
-    timing = (
-      await db.query(
-        `SELECT c.created_at AS created, c.sent_at AS sent, c.acked_at AS acked,
-                c.finished_at AS finished,
-                (SELECT min(e.at) FROM session_events e
-                  WHERE e.session_id = c.session_id AND e.to_state = 'running') AS running
-         FROM agent_commands c WHERE c.session_id = ANY($1::uuid[]) AND c.type = 'start_session'`,
-        [ids],
-      )
-    ).rows;
-    if (timing.every((row) => row.finished !== null && row.running !== null)) break;
-    await sleep(200);
-  }
-  const ms = (a: Date | null, b: Date | null) =>
-    a === null || b === null ? NaN : b.getTime() - a.getTime();
-  const starts = received.filter((c) => c.type === 'start_session' && posted.has(c.sessionId));
-  const dispatch = {
-    ...dispatchWindow,
-    posted: posted.size,
-    received: starts.length,
-    perSecond: posted.size / dispatchSeconds,
-    restToAgent: percentiles(starts.map((c) => c.at - posted.get(c.sessionId)!.t0)),
-    restResponse: percentiles([...posted.values()].map((p) => p.t1 - p.t0)),
-    enqueueToSent: percentiles(timing.map((r) => ms(r.created, r.sent))),
-    enqueueToAcked: percentiles(timing.map((r) => ms(r.created, r.acked))),
-    enqueueToResult: percentiles(timing.map((r) => ms(r.created, r.finished))),
-    enqueueToRunning: percentiles(timing.map((r) => ms(r.created, r.running))),
+  const dispatchRun = async (count: number, inFlight: number) => {
+    log(`dispatch: ${count} sessions created, ${inFlight} at a time`);
+    let result: DispatchResult | undefined;
+    const window = await sampleWindow(0, async () => {
+      result = await measureDispatch({
+        api,
+        db,
+        templateId,
+        count,
+        inFlight,
+        receivedSince: async () => (await genStats()).commands,
+      });
+    });
+    return { ...window, ...result! };
   };
+  const dispatchSerial = await dispatchRun(Math.ceil(COMMANDS / 5), 1);
+  const dispatch = await dispatchRun(COMMANDS, DISPATCH_IN_FLIGHT);
   const final = await genStats();
   await db.end();
 
@@ -279,6 +234,7 @@ try {
     apiBaseline,
     apiLoaded: apiLoaded!,
     apiWindow,
+    dispatchSerial,
     dispatch,
     linksDropped: final.closed,
     closeCodes: final.closeCodes,

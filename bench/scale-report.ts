@@ -1,4 +1,5 @@
 // The markdown report of bench/control-plane-scale.ts.
+import type { DispatchResult } from './scale-dispatch';
 import type { Percentiles } from './scale-support';
 
 type Timed = Percentiles & { bytes: number };
@@ -43,17 +44,8 @@ export interface ScaleResults {
   apiBaseline: ApiTimings;
   apiLoaded: ApiTimings;
   apiWindow: Window;
-  dispatch: Window & {
-    posted: number;
-    received: number;
-    perSecond: number;
-    restToAgent: Percentiles;
-    restResponse: Percentiles;
-    enqueueToSent: Percentiles;
-    enqueueToAcked: Percentiles;
-    enqueueToResult: Percentiles;
-    enqueueToRunning: Percentiles;
-  };
+  dispatchSerial: Window & DispatchResult;
+  dispatch: Window & DispatchResult;
   linksDropped: number;
   closeCodes: Record<string, number>;
   protocolErrors: number;
@@ -90,7 +82,8 @@ export function formatReport(r: ScaleResults): string {
     `| ${r.agents} agents connecting | ${f(r.connect.cpPct)} | ${f(r.connect.pgPct)} | ${f(r.connect.genPct)} | ${f(r.connect.cpRss, 0)} |`,
     `| ${r.agents} agents heartbeating | ${f(r.loaded.cpPct)} | ${f(r.loaded.pgPct)} | ${f(r.loaded.genPct)} | ${f(r.loaded.cpRss, 0)} |`,
     `| + API calls (sequential) | ${f(r.apiWindow.cpPct)} | ${f(r.apiWindow.pgPct)} | ${f(r.apiWindow.genPct)} | ${f(r.apiWindow.cpRss, 0)} |`,
-    `| + session creation (${d.posted}) | ${f(d.cpPct)} | ${f(d.pgPct)} | ${f(d.genPct)} | ${f(d.cpRss, 0)} |`,
+    `| + session creation, 1 at a time (${r.dispatchSerial.posted}) | ${f(r.dispatchSerial.cpPct)} | ${f(r.dispatchSerial.pgPct)} | ${f(r.dispatchSerial.genPct)} | ${f(r.dispatchSerial.cpRss, 0)} |`,
+    `| + session creation, ${d.inFlight} at a time (${d.posted}) | ${f(d.cpPct)} | ${f(d.pgPct)} | ${f(d.genPct)} | ${f(d.cpRss, 0)} |`,
     '',
     `- all ${r.connect.welcomed} of ${r.agents} agents connected (hello → welcome) in ${f(r.connect.ms / 1000, 2)} s` +
       (r.connect.failed > 0 ? `, ${r.connect.failed} failed` : ''),
@@ -114,8 +107,17 @@ export function formatReport(r: ScaleResults): string {
         `${f(r.apiLoaded[key].p95 / r.apiBaseline[key].p95, 2)} (p95) | ${f(r.apiLoaded[key].bytes / 1024)} |`,
     ),
     '',
-    `Command dispatch under heartbeat load: ${d.posted} sessions created, ${DISPATCH_TEXT}, ` +
-      `${f(d.perSecond)} sessions/s; ${d.received} start_session commands reached their agent.`,
+    ...dispatchTable(r.dispatchSerial),
+    '',
+    ...dispatchTable(d),
+  ];
+  return lines.join('\n');
+}
+
+function dispatchTable(d: DispatchResult): string[] {
+  return [
+    `Command dispatch under heartbeat load, ${d.inFlight} request${d.inFlight > 1 ? 's' : ''} in flight: ` +
+      `${d.posted} sessions created at ${f(d.perSecond)}/s; ${d.received} start_session commands reached their agent.`,
     '',
     '| interval | p50 / p95 / p99 / max ms |',
     '|---|---|',
@@ -126,7 +128,4 @@ export function formatReport(r: ScaleResults): string {
     `| enqueue → result recorded | ${pcts(d.enqueueToResult)} |`,
     `| enqueue → session running | ${pcts(d.enqueueToRunning)} |`,
   ];
-  return lines.join('\n');
 }
-
-const DISPATCH_TEXT = '4 requests in flight';
