@@ -1,73 +1,37 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
-import { renderChart } from './render-chart';
+import { readFile } from 'node:fs/promises';
+import { after, test } from 'node:test';
+import {
+  AGENT_MANIFEST,
+  CHART,
+  containerOf,
+  envOf,
+  find,
+  helm,
+  helmTemplate,
+  parseObjects,
+  PRODUCTION,
+  removeHelmHome,
+  renderChart,
+  type K8sObject,
+} from './helm-chart-render';
 
-const CHART = fileURLToPath(new URL('../../../deploy/helm/streamspace', import.meta.url));
-const PRODUCTION = `${CHART}/values-production.yaml`;
-const AGENT_MANIFEST = fileURLToPath(
-  new URL('../../../deploy/kubernetes/agent.yaml', import.meta.url),
-);
+// The real helm (4.x, from the kube tools devDependency) renders the chart: what `helm install`
+// would send to a cluster, `lookup` returning nothing as on a first install.
 
-interface K8sObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  spec?: Record<string, unknown>;
-  rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
-  [key: string]: unknown;
-}
+after(removeHelmHome);
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Every document must be YAML that parses to a Kubernetes object with kind and name. */
-function parseObjects(text: string, source: string): K8sObject[] {
-  const objects: K8sObject[] = [];
-  for (const document of parseAllDocuments(text)) {
-    assert.deepEqual(document.errors, [], `${source}: YAML errors`);
-    const value = document.toJSON() as K8sObject | null;
-    if (value === null) continue;
-    assert.match(
-      value.apiVersion ?? '',
-      /^([a-z0-9.-]+\/)?v\d+(beta\d+|alpha\d+)?$/,
-      `${source}: apiVersion`,
-    );
-    assert.match(value.kind ?? '', /^[A-Z][A-Za-z]+$/, `${source}: kind`);
-    assert.match(value.metadata?.name ?? '', DNS_SUBDOMAIN, `${source}: metadata.name`);
-    assert.ok(value.metadata.name.length <= 63, `${source}: name fits a label`);
-    objects.push(value);
+test('helm lint passes with default and with production values, warnings included', async () => {
+  for (const values of [[], ['--values', PRODUCTION]]) {
+    const lint = await helm('lint', '--strict', CHART, ...values);
+    assert.equal(lint.code, 0, `${values.join(' ')}: ${lint.stdout}${lint.stderr}`);
+    assert.match(lint.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    assert.doesNotMatch(lint.stdout, /\[(ERROR|WARNING)\]/);
   }
-  return objects;
-}
-
-async function render(overrides: string[]): Promise<K8sObject[]> {
-  const files = await renderChart(CHART, overrides);
-  return [...files].flatMap(([file, text]) => parseObjects(text, file));
-}
-
-const find = (objects: K8sObject[], kind: string, suffix: string) =>
-  objects.find((object) => object.kind === kind && object.metadata.name.endsWith(suffix));
-
-type Container = {
-  name: string;
-  args?: string[];
-  env: { name: string; value?: string; valueFrom?: unknown }[];
-};
-const containerOf = (deployment: K8sObject | undefined): Container =>
-  (deployment?.spec as { template: { spec: { containers: Container[] } } }).template.spec
-    .containers[0]!;
+});
 
 test('default values render a control plane, bundled PostgreSQL and the agent', async () => {
-  const objects = await render([]);
+  const objects = await renderChart();
   const kinds = objects.map((object) => `${object.kind}/${object.metadata.name}`).sort();
   assert.deepEqual(kinds, [
     'Deployment/streamspace-streamspace-agent',
@@ -135,7 +99,7 @@ test('default values render a control plane, bundled PostgreSQL and the agent', 
 });
 
 test('the agent Role is least privilege: only what the driver calls, no wildcards', async () => {
-  const role = find(await render([]), 'Role', '-agent')!;
+  const role = find(await renderChart(), 'Role', '-agent')!;
   assert.deepEqual(role.rules, [
     { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
     { apiGroups: [''], resources: ['pods/portforward'], verbs: ['get', 'create'] },
@@ -159,7 +123,7 @@ test('the agent Role is least privilege: only what the driver calls, no wildcard
 });
 
 test('production values: two replicas, external database, WebSocket ingress, session namespace', async () => {
-  const objects = await render([PRODUCTION]);
+  const objects = await renderChart([PRODUCTION]);
   assert.equal(find(objects, 'StatefulSet', '-postgresql'), undefined, 'no bundled PostgreSQL');
   const controlPlane = find(objects, 'Deployment', '-control-plane')!;
   assert.equal((controlPlane.spec as { replicas: number }).replicas, 2);
@@ -209,17 +173,130 @@ test('production values: two replicas, external database, WebSocket ingress, ses
 });
 
 test('a database is required when the bundled PostgreSQL is off', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'streamspace-chart-'));
-  try {
-    const overrides = join(dir, 'no-db.yaml');
-    await writeFile(overrides, 'postgresql:\n  enabled: false\n');
-    await assert.rejects(
-      renderChart(CHART, [overrides]),
-      /set database.url, database.existingSecret or postgresql.enabled/,
-    );
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const result = await helmTemplate([], ['postgresql.enabled=false']);
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /set database.url, database.existingSecret or postgresql.enabled/);
+});
+
+test('production values: the objects, and an ingress that keeps WebSockets open over TLS', async () => {
+  const objects = await renderChart([PRODUCTION]);
+  assert.deepEqual(objects.map((object) => `${object.kind}/${object.metadata.name}`).sort(), [
+    'Deployment/streamspace-streamspace-agent',
+    'Deployment/streamspace-streamspace-control-plane',
+    'Ingress/streamspace-streamspace',
+    'Namespace/streamspace-sessions',
+    'PersistentVolumeClaim/streamspace-streamspace-agent-state',
+    'Role/streamspace-streamspace-agent',
+    'RoleBinding/streamspace-streamspace-agent',
+    'Secret/streamspace-streamspace',
+    'Service/streamspace-streamspace',
+    'ServiceAccount/streamspace-streamspace-agent',
+  ]);
+  const ingress = find(objects, 'Ingress', 'streamspace')!;
+  // ingress-nginx closes idle proxied connections after 60 s: a quiet desktop would drop.
+  assert.equal(
+    ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-send-timeout'],
+    '3600',
+  );
+  assert.deepEqual(ingress.spec, {
+    ingressClassName: 'nginx',
+    tls: [{ hosts: ['streamspace.example.com'], secretName: 'streamspace-tls' }],
+    rules: [
+      {
+        host: 'streamspace.example.com',
+        http: {
+          paths: [
+            {
+              // One prefix for the UI, /api and both WebSockets (/vnc/:id, agents/connect).
+              path: '/',
+              pathType: 'Prefix',
+              backend: { service: { name: 'streamspace-streamspace', port: { name: 'http' } } },
+            },
+          ],
+        },
+      },
+    ],
+  });
+  const service = find(objects, 'Service', 'streamspace-streamspace') as K8sObject & {
+    spec: { ports: { name: string }[] };
+  };
+  assert.ok(
+    service.spec.ports.some((port) => port.name === 'http'),
+    'the port the ingress names',
+  );
+  // The agent's Role lives where the sessions are, and nowhere else.
+  const roles = objects.filter((object) => object.kind === 'Role');
+  assert.deepEqual(
+    roles.map((role) => role.metadata.namespace),
+    ['streamspace-sessions'],
+  );
+});
+
+test('secrets given as values reach the pods only through secretKeyRef, never as plain env', async () => {
+  const secrets = {
+    'controlPlane.admin.password': 'admin-plaintext-7f3a',
+    'postgresql.password': 'postgres-plaintext-91c2',
+    'agent.enrollment.token': 'sse_enrollment-plaintext-55d0',
+  };
+  const rendered = await helmTemplate(
+    [],
+    Object.entries(secrets).map(([key, value]) => `${key}=${value}`),
+  );
+  assert.equal(rendered.code, 0, rendered.stderr);
+  // Not in any object, in any form a reader of `kubectl get deploy -o yaml` would see.
+  for (const value of Object.values(secrets)) {
+    assert.doesNotMatch(rendered.stdout, new RegExp(value), 'only base64 in the Secret');
   }
+  const objects = parseObjects(rendered.stdout, 'helm template --set secrets');
+  const secret = find(objects, 'Secret', 'streamspace') as K8sObject & {
+    data: Record<string, string>;
+  };
+  const decoded = (key: string) => Buffer.from(secret.data[key]!, 'base64').toString();
+  assert.equal(decoded('admin-password'), secrets['controlPlane.admin.password']);
+  assert.equal(decoded('postgres-password'), secrets['postgresql.password']);
+  assert.equal(decoded('enrollment-token'), secrets['agent.enrollment.token']);
+
+  const secretEnv: Record<string, [string, string]> = {
+    STREAMSPACE_ADMIN_PASSWORD: ['-control-plane', 'admin-password'],
+    STREAMSPACE_REPLICA_SECRET: ['-control-plane', 'replica-secret'],
+    POSTGRES_PASSWORD: ['-control-plane', 'postgres-password'],
+    STREAMSPACE_ENROLLMENT_TOKEN: ['-agent', 'enrollment-token'],
+  };
+  for (const [name, [workload, key]] of Object.entries(secretEnv)) {
+    const env = envOf(containerOf(find(objects, 'Deployment', workload)));
+    assert.equal(
+      (env[name] as { secretKeyRef?: { key: string } } | undefined)?.secretKeyRef?.key,
+      key,
+      `${name} comes from the Secret`,
+    );
+  }
+  const postgres = envOf(containerOf(find(objects, 'StatefulSet', '-postgresql')));
+  assert.equal(
+    (postgres.POSTGRES_PASSWORD as { secretKeyRef?: { key: string } }).secretKeyRef?.key,
+    'postgres-password',
+  );
+});
+
+test('helm install prints how to get the admin password and enroll the agent', async () => {
+  // --dry-run=client renders NOTES.txt as `helm install` shows it, without a cluster.
+  const install = await helm(
+    'install',
+    'streamspace',
+    CHART,
+    '--namespace',
+    'streamspace',
+    '--dry-run=client',
+  );
+  assert.equal(install.code, 0, install.stderr);
+  const notes = install.stdout.slice(install.stdout.indexOf('NOTES:'));
+  assert.match(
+    notes,
+    /kubectl -n streamspace get secret streamspace-streamspace -o jsonpath='\{\.data\.admin-password\}' \| base64 -d\n\nThe Kubernetes agent needs an enrollment token/,
+  );
+  assert.match(
+    notes,
+    /helm upgrade streamspace <chart> --reuse-values --set agent\.enrollment\.token=<token>\n\nSee docs\/kubernetes\.md/,
+  );
 });
 
 test('the plain agent manifests parse and bind the agent to a least-privilege Role', async () => {

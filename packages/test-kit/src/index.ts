@@ -13,3 +13,4 @@ export * from './kube-api-server/busybox-image';
 export * from './kube-api-server/kube-status';
 export * from './system-postgres';
 export * from './test-session-spec';
+export * from './kube-tools';
