@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { CloseCode } from '@streamspace/protocol';
 import { createTestDatabase, FakeClock, waitFor, type TestDatabase } from '@streamspace/test-kit';
 import {
@@ -96,5 +97,66 @@ describe('agent hub: liveness is the arrival of messages, not their handling (fa
     assert.match(socket.closeReason, /no heartbeat for 5000 ms/);
     release();
     off();
+  });
+});
+
+// Found by bench/control-plane-scale.ts: with 2,000 agents heartbeating every second, a flush
+// outlasting the 500 ms tick had the next tick start another UPDATE over overlapping rows; they
+// deadlocked, piled up on the database pool and stalled every REST call for seconds.
+describe('agent hub: heartbeat flushes (fake clock)', () => {
+  let database: TestDatabase;
+  let cp: ControlPlane;
+  const clock = new FakeClock(Date.now());
+
+  before(async () => {
+    database = await createTestDatabase();
+    cp = await startControlPlane(database, { clock }); // heartbeat every 1 s: a tick every 500 ms
+  });
+  after(async () => {
+    await cp?.app.stop();
+    await database?.drop();
+  });
+
+  it('a slow flush holds one database connection, not one per tick', async () => {
+    const identity = await registerAgent(cp);
+    const socket = RawAgentSocket.forAgent(cp.url, identity);
+    assert.equal(await socket.opened, true);
+    socket.hello(identity);
+    await waitFor('welcome', () => socket.ofType('welcome').length > 0);
+    // Another transaction holds the agent's row: every flush waits for it.
+    const locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM agents WHERE id = $1 FOR UPDATE', [identity.agentId]);
+      let lastBeat = 0;
+      // More ticks with a heartbeat to write than the pool (10) has connections.
+      for (let tick = 1; tick <= 12; tick++) {
+        socket.send({ type: 'heartbeat', activeSessions: 0 });
+        // Handled on arrival: the hub's link has nothing else queued.
+        await arrived(socket);
+        lastBeat = clock.now();
+        clock.advance(500);
+      }
+      const agent = await fetch(`${cp.url}/api/v1/agents/${identity.agentId}`, {
+        headers: { authorization: `Bearer ${cp.adminToken}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(agent.status, 200, 'the API still reaches the database');
+      await locker.query('COMMIT');
+      await waitFor('the newest heartbeat in the database', async () => {
+        clock.advance(500);
+        const row = await cp.app.db
+          .selectFrom('agents')
+          .select('lastHeartbeatAt')
+          .where('id', '=', identity.agentId)
+          .executeTakeFirstOrThrow();
+        return row.lastHeartbeatAt?.getTime() === lastBeat;
+      });
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      await locker.end();
+      socket.close();
+    }
   });
 });

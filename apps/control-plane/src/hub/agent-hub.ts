@@ -92,6 +92,8 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
   const heardAt = new WeakMap<AgentConnection<E>, number>();
   /** Heartbeats received since the last flush: agent id → ms since the epoch. */
   const heartbeatsDue = new Map<string, number>();
+  /** The heartbeat flush in progress, if any. */
+  let flushing: Promise<void> | undefined;
   let stopped = false;
   let lastPingAt = clock.now();
   let lastStaleSweepAt = clock.now();
@@ -263,9 +265,7 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
       // Keeps NAT and proxies from dropping an idle link; liveness itself is the heartbeat.
       for (const connection of active.values()) connection.ws.ping();
     }
-    void flushHeartbeats().catch((error: unknown) =>
-      logger.error({ err: error }, 'recording heartbeats failed'),
-    );
+    void flushHeartbeats();
     if (now - lastStaleSweepAt >= heartbeatIntervalMs) {
       lastStaleSweepAt = now;
       void markStaleAgentsOffline().catch((error: unknown) =>
@@ -275,18 +275,40 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
     tickTimer = clock.setTimeout(tick, tickMs);
   }
 
-  async function flushHeartbeats(): Promise<void> {
+  /**
+   * Write the heartbeats received since the last flush in one UPDATE. One flush at a time:
+   * when a flush outlasts the tick (a loaded database), the next tick's heartbeats wait for
+   * the next flush rather than starting another UPDATE over overlapping rows. Overlapping
+   * flushes deadlocked and piled up on the pool, starving every other query (2,000 agents).
+   */
+  function flushHeartbeats(): Promise<void> {
+    flushing ??= writeHeartbeats()
+      .catch((error: unknown) => logger.error({ err: error }, 'recording heartbeats failed'))
+      .finally(() => {
+        flushing = undefined;
+      });
+    return flushing;
+  }
+
+  async function writeHeartbeats(): Promise<void> {
     if (heartbeatsDue.size === 0) return;
     const batch = [...heartbeatsDue];
     heartbeatsDue.clear();
     const ids = batch.map(([agentId]) => agentId);
     const times = batch.map(([, at]) => new Date(at).toISOString());
-    // GREATEST: two overlapping flushes never move a heartbeat backwards.
-    await sql`
-      UPDATE agents SET last_heartbeat_at = GREATEST(agents.last_heartbeat_at, beat.at)
-      FROM unnest(${ids}::uuid[], ${times}::timestamptz[]) AS beat(id, at)
-      WHERE agents.id = beat.id
-    `.execute(db);
+    try {
+      // GREATEST: a heartbeat never moves backwards.
+      await sql`
+        UPDATE agents SET last_heartbeat_at = GREATEST(agents.last_heartbeat_at, beat.at)
+        FROM unnest(${ids}::uuid[], ${times}::timestamptz[]) AS beat(id, at)
+        WHERE agents.id = beat.id
+      `.execute(db);
+    } catch (error) {
+      // Kept for the next flush unless a newer heartbeat of the agent arrived meanwhile.
+      for (const [agentId, at] of batch)
+        if (!heartbeatsDue.has(agentId)) heartbeatsDue.set(agentId, at);
+      throw error;
+    }
   }
 
   /** Agents another replica held that stopped heartbeating (a replica that crashed). */
@@ -340,7 +362,8 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
       if (tickTimer !== undefined) clock.clearTimeout(tickTimer);
       for (const connection of [...all])
         connection.close(CloseCode.serverShutdown, 'the control plane is shutting down');
-      await flushHeartbeats().catch(() => {});
+      await flushHeartbeats(); // waits for a flush in progress
+      await flushHeartbeats();
       await db
         .updateTable('agents')
         .set({ status: 'offline', connectedReplica: null })
