@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { badRequest, KubeApiError } from './kube-status';
+import { badRequest, invalid, KubeApiError } from './kube-status';
 import { ObjectStore } from './object-store';
 import { attachPortForward } from './port-forward';
 import { isKubeApiError, ResourceApi } from './resource-api';
 import {
+  acceptsAggregatedDiscovery,
+  AGGREGATED_DISCOVERY,
+  apiGroupDiscoveryList,
   apiGroupList,
   apiResourceList,
   coreVersions,
@@ -91,10 +94,15 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
   }
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  contentType = 'application/json',
+): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
-    'Content-Type': 'application/json',
+    'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(text),
   });
   response.end(text);
@@ -135,6 +143,12 @@ export async function createKubeApiHttpServer(
       .map(decodeURIComponent);
     const path = parts.join('/');
     if (method === 'GET') {
+      if (
+        (path === 'api' || path === 'apis') &&
+        acceptsAggregatedDiscovery(request.headers.accept)
+      ) {
+        return sendJson(response, 200, apiGroupDiscoveryList(path === 'api'), AGGREGATED_DISCOVERY);
+      }
       if (path === 'api') return sendJson(response, 200, coreVersions(new URL(url).host));
       if (path === 'apis') return sendJson(response, 200, apiGroupList());
       if (path === 'version') {
@@ -192,6 +206,22 @@ export async function createKubeApiHttpServer(
       fieldSelector: query.get('fieldSelector'),
     };
     if (method === 'GET' && watch) {
+      const sendInitialEvents = query.get('sendInitialEvents') === 'true';
+      const allowBookmarks = query.get('allowWatchBookmarks') === 'true';
+      if (
+        sendInitialEvents &&
+        (query.get('resourceVersionMatch') !== 'NotOlderThan' || !allowBookmarks)
+      ) {
+        // The apiserver's ListOptions validation (k8s.io/apiserver, ValidateListOptions).
+        throw invalid('ListOptions', 'meta.k8s.io', '', [
+          {
+            reason: 'FieldValueInvalid',
+            field: 'sendInitialEvents',
+            message:
+              'sendInitialEvents requires resourceVersionMatch=NotOlderThan and allowWatchBookmarks=true',
+          },
+        ]);
+      }
       const fieldSelector = name === undefined ? selectors.fieldSelector : `metadata.name=${name}`;
       const timeout = query.get('timeoutSeconds');
       const close = serveWatch(
@@ -203,10 +233,8 @@ export async function createKubeApiHttpServer(
           fieldSelector,
           resourceVersion: query.get('resourceVersion'),
           timeoutSeconds: timeout === null ? undefined : Number(timeout),
-          bookmarkIntervalMs:
-            query.get('allowWatchBookmarks') === 'true'
-              ? (options.bookmarkIntervalMs ?? 5000)
-              : undefined,
+          bookmarkIntervalMs: allowBookmarks ? (options.bookmarkIntervalMs ?? 5000) : undefined,
+          sendInitialEvents,
         },
         response,
       );

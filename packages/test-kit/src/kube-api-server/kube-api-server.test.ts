@@ -304,3 +304,71 @@ test('bookmarks carry the current resourceVersion, and a watch resumes from one 
   assert.deepEqual(events, ['ADDED'], 'no 410: the bookmark was recent enough');
   await core.deleteNamespacedPod({ name: 'after-bookmark', namespace: 'sessions' });
 });
+
+test('a watch list sends the current objects, a bookmark that ends them, then changes', async () => {
+  await core.createNamespacedPod({ namespace: 'sessions', body: pod('listed', { list: 'yes' }) });
+  const events: { type: string; name?: string; annotations?: Record<string, string> }[] = [];
+  const request = await new Watch(kc).watch(
+    '/api/v1/namespaces/sessions/pods',
+    {
+      labelSelector: 'list=yes',
+      sendInitialEvents: true,
+      resourceVersionMatch: 'NotOlderThan',
+      allowWatchBookmarks: true,
+    },
+    (type, object: { metadata?: { name?: string; annotations?: Record<string, string> } }) =>
+      events.push({ type, name: object.metadata?.name, annotations: object.metadata?.annotations }),
+    () => {},
+  );
+  await waitFor('the end of the initial events', () => events.length >= 2);
+  await core.createNamespacedPod({ namespace: 'sessions', body: pod('later', { list: 'yes' }) });
+  await waitFor('the change after them', () => events.length >= 3);
+  request.abort();
+  assert.deepEqual(events.slice(0, 3), [
+    { type: 'ADDED', name: 'listed', annotations: undefined },
+    { type: 'BOOKMARK', name: undefined, annotations: { 'k8s.io/initial-events-end': 'true' } },
+    { type: 'ADDED', name: 'later', annotations: undefined },
+  ]);
+  // As the apiserver: a watch list needs NotOlderThan and bookmarks, else 422.
+  const refused = await fetch(
+    `${server.url}/api/v1/namespaces/sessions/pods?watch=1&sendInitialEvents=true`,
+    { headers: { Authorization: 'Bearer test-token' } },
+  );
+  assert.equal(refused.status, 422);
+  for (const name of ['listed', 'later']) {
+    await core.deleteNamespacedPod({ name, namespace: 'sessions', gracePeriodSeconds: 0 });
+  }
+});
+
+test('discovery: aggregated (apidiscovery.k8s.io/v2) when asked for, legacy otherwise', async () => {
+  const aggregated = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+  const discover = (path: string, accept: string) =>
+    fetch(`${server.url}${path}`, {
+      headers: { Authorization: 'Bearer test-token', Accept: accept },
+    });
+  // client-go's Accept: the aggregated form first, plain JSON as the fallback.
+  const apis = await discover('/apis', `${aggregated},application/json`);
+  assert.equal(apis.headers.get('content-type'), aggregated);
+  const list = (await apis.json()) as {
+    kind: string;
+    items: {
+      metadata: { name: string };
+      versions: { version: string; resources: { resource: string; scope: string }[] }[];
+    }[];
+  };
+  assert.equal(list.kind, 'APIGroupDiscoveryList');
+  const networkingGroup = list.items.find((item) => item.metadata.name === 'networking.k8s.io');
+  assert.ok(
+    networkingGroup?.versions[0]?.resources.some(
+      (resource) => resource.resource === 'networkpolicies' && resource.scope === 'Namespaced',
+    ),
+  );
+  const coreGroup = (await (await discover('/api', aggregated)).json()) as {
+    items: { versions: { resources: { resource: string; subresources?: unknown[] }[] }[] }[];
+  };
+  const pods = coreGroup.items[0]?.versions[0]?.resources.find((r) => r.resource === 'pods');
+  assert.equal(pods?.subresources?.length, 2, 'pods/status and pods/portforward');
+  const legacy = await discover('/apis', 'application/json, */*');
+  assert.equal(legacy.headers.get('content-type'), 'application/json');
+  assert.equal(((await legacy.json()) as { kind: string }).kind, 'APIGroupList');
+});

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { kubeTool } from '../kube-tools';
 import { waitFor } from '../wait-for';
 import { BUSYBOX_TEST_IMAGE, ensureBusyboxImage } from './busybox-image';
 import { createKubeApiServer, type KubeApiServer } from './kube-api-server';
@@ -12,8 +13,13 @@ let server: KubeApiServer;
 let kubeconfig: string;
 let dir: string;
 
-/** Which kubectl to run: `KUBECTL` (a path) when set, else the one on PATH. */
-const KUBECTL = process.env.KUBECTL ?? 'kubectl';
+/**
+ * Two kubectls: the machine's (`KUBECTL`, a path, when set, else the one on PATH: 1.32 on the
+ * project's machine images, Debian's 1.20 where scripts/install-deps installed it) and the
+ * current one from the kube tools devDependency (1.35), which uses aggregated discovery and
+ * watch lists (`sendInitialEvents`) where the older ones do not.
+ */
+const SYSTEM_KUBECTL = process.env.KUBECTL ?? 'kubectl';
 
 before(async () => {
   await ensureBusyboxImage();
@@ -28,34 +34,46 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+type Kubectl = (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
 // Asynchronous on purpose: the server runs in this process and must keep answering.
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      KUBECTL,
-      ['--kubeconfig', kubeconfig, ...args],
-      { timeout: 30_000 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
+// Each binary gets its own discovery cache, so each one's discovery really reaches the server.
+function kubectlAt(binary: string, cacheName: string): Kubectl {
+  return (...args) =>
+    new Promise((resolve) => {
+      execFile(
+        binary,
+        ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, cacheName), ...args],
+        { timeout: 30_000 },
+        (error, stdout, stderr) => {
+          resolve({
+            code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
+            stdout,
+            stderr,
+          });
+        },
+      );
+    });
 }
 
-test('kubectl create -f and get -l work unchanged against the test API server', async () => {
-  const manifest = join(dir, 'pod.yaml');
+async function minorVersion(kubectl: Kubectl): Promise<number> {
+  const version = JSON.parse((await kubectl('version', '--client', '-o', 'json')).stdout) as {
+    clientVersion: { minor: string };
+  };
+  return Number.parseInt(version.clientVersion.minor, 10);
+}
+
+/** create -f, get -l, jsonpath, delete: what the docs tell users to run, on pod `name`. */
+async function createGetDelete(kubectl: Kubectl, name: string): Promise<void> {
+  const manifest = join(dir, `${name}.yaml`);
   await writeFile(
     manifest,
     [
       'apiVersion: v1',
       'kind: Pod',
       'metadata:',
-      '  name: from-kubectl',
-      '  labels: { app: kubectl-test, tier: desk }',
+      `  name: ${name}`,
+      `  labels: { app: ${name}, tier: desk }`,
       'spec:',
       '  restartPolicy: Never',
       '  containers:',
@@ -65,7 +83,7 @@ test('kubectl create -f and get -l work unchanged against the test API server', 
       '---',
       'apiVersion: v1',
       'kind: PersistentVolumeClaim',
-      'metadata: { name: home-kubectl }',
+      `metadata: { name: home-${name} }`,
       'spec:',
       '  accessModes: [ReadWriteOnce]',
       '  resources: { requests: { storage: 1Gi } }',
@@ -74,15 +92,11 @@ test('kubectl create -f and get -l work unchanged against the test API server', 
   );
   // kubectl before 1.26 validates against /openapi/v2 in protobuf, which this server does not
   // serve (Debian's kubernetes-client is 1.20); newer ones ask the server to validate (v3).
-  const version = JSON.parse((await kubectl('version', '--client', '-o', 'json')).stdout) as {
-    clientVersion: { minor: string };
-  };
-  const validate =
-    Number.parseInt(version.clientVersion.minor, 10) >= 26 ? [] : ['--validate=false'];
+  const validate = (await minorVersion(kubectl)) >= 26 ? [] : ['--validate=false'];
   const created = await kubectl('create', ...validate, '-f', manifest);
   assert.equal(created.code, 0, created.stderr);
-  assert.match(created.stdout, /pod\/from-kubectl created/);
-  assert.match(created.stdout, /persistentvolumeclaim\/home-kubectl created/);
+  assert.match(created.stdout, new RegExp(`pod/${name} created`));
+  assert.match(created.stdout, new RegExp(`persistentvolumeclaim/home-${name} created`));
 
   const again = await kubectl('create', ...validate, '-f', manifest);
   assert.notEqual(again.code, 0);
@@ -91,20 +105,53 @@ test('kubectl create -f and get -l work unchanged against the test API server', 
   await waitFor(
     'kubectl to show the pod Running',
     async () => {
-      const listed = await kubectl('get', 'pods', '-l', 'app=kubectl-test,tier in (desk)');
-      return listed.code === 0 && /from-kubectl\s+1\/1\s+Running/.test(listed.stdout);
+      const listed = await kubectl('get', 'pods', '-l', `app=${name},tier in (desk)`);
+      return listed.code === 0 && new RegExp(`${name}\\s+1/1\\s+Running`).test(listed.stdout);
     },
     { timeoutMs: 30_000 },
   );
-  const none = await kubectl('get', 'pods', '-l', 'app!=kubectl-test');
+  const none = await kubectl('get', 'pods', '-l', `app=${name},tier!=desk`);
   assert.match(none.stderr, /No resources found in default namespace/);
-  const phase = await kubectl('get', 'pvc', 'home-kubectl', '-o', 'jsonpath={.status.phase}');
+  const phase = await kubectl('get', 'pvc', `home-${name}`, '-o', 'jsonpath={.status.phase}');
   assert.equal(phase.stdout, 'Bound');
-  const ip = await kubectl('get', 'pod', 'from-kubectl', '-o', 'jsonpath={.status.podIP}');
+  const ip = await kubectl('get', 'pod', name, '-o', 'jsonpath={.status.podIP}');
   assert.match(ip.stdout, /^\d+\.\d+\.\d+\.\d+$/);
+  const json = await kubectl('get', 'pods', '-l', `app=${name}`, '-o', 'json');
+  assert.equal(json.code, 0, json.stderr);
+  const list = JSON.parse(json.stdout) as {
+    kind: string;
+    items: {
+      metadata: { name: string; labels: Record<string, string> };
+      status: { phase: string };
+    }[];
+  };
+  assert.equal(list.kind, 'List');
+  assert.deepEqual(
+    list.items.map((item) => [item.metadata.name, item.metadata.labels.tier, item.status.phase]),
+    [[name, 'desk', 'Running']],
+  );
 
-  const deleted = await kubectl('delete', 'pod', 'from-kubectl', '--grace-period=1');
+  const deleted = await kubectl('delete', 'pod', name, '--grace-period=1');
   assert.equal(deleted.code, 0, deleted.stderr);
-  const gone = await kubectl('get', 'pod', 'from-kubectl');
+  assert.match(deleted.stdout, new RegExp(`pod "${name}" deleted`));
+  const gone = await kubectl('get', 'pod', name);
   assert.match(gone.stderr, /NotFound/);
+}
+
+test('the machine kubectl: create -f, get -l, -o json and delete work unchanged', async () => {
+  await createGetDelete(kubectlAt(SYSTEM_KUBECTL, 'cache-system'), 'system-kubectl');
+});
+
+test('the current kubectl (1.35): the same, with aggregated discovery and watch lists', async () => {
+  const kubectl = kubectlAt(await kubeTool('kubectl'), 'cache-current');
+  assert.equal(await minorVersion(kubectl), 35);
+  const from = server.requestLog.length;
+  await createGetDelete(kubectl, 'current-kubectl');
+  const requests = server.requestLog.slice(from);
+  const paths = requests.map((entry) => entry.path);
+  // Discovery in two requests (/api, /apis), not one per group version.
+  assert.ok(paths.includes('/api') && paths.includes('/apis'));
+  assert.ok(!paths.includes('/api/v1'), 'aggregated discovery, no legacy /api/v1 list');
+  // `delete` waits for the pod to go with a watch that starts with the current state.
+  assert.ok(requests.some((entry) => entry.watch && entry.path.endsWith('/pods')));
 });

@@ -76,6 +76,62 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     namespaced: true,
     shortNames: ['netpol'],
   },
+  // Stored only, with no controller behind them (no ReplicaSets, no pods, no RBAC checks), so
+  // that `kubectl apply -f` of the whole Helm chart and the plain manifests goes through.
+  {
+    group: '',
+    version: 'v1',
+    resource: 'serviceaccounts',
+    singular: 'serviceaccount',
+    kind: 'ServiceAccount',
+    namespaced: true,
+    shortNames: ['sa'],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    resource: 'deployments',
+    singular: 'deployment',
+    kind: 'Deployment',
+    namespaced: true,
+    shortNames: ['deploy'],
+  },
+  {
+    group: 'apps',
+    version: 'v1',
+    resource: 'statefulsets',
+    singular: 'statefulset',
+    kind: 'StatefulSet',
+    namespaced: true,
+    shortNames: ['sts'],
+  },
+  {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    resource: 'roles',
+    singular: 'role',
+    kind: 'Role',
+    namespaced: true,
+    shortNames: [],
+  },
+  {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    resource: 'rolebindings',
+    singular: 'rolebinding',
+    kind: 'RoleBinding',
+    namespaced: true,
+    shortNames: [],
+  },
+  {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    resource: 'ingresses',
+    singular: 'ingress',
+    kind: 'Ingress',
+    namespaced: true,
+    shortNames: ['ing'],
+  },
 ];
 
 export function groupVersion(type: Pick<ResourceType, 'group' | 'version'>): string {
@@ -150,6 +206,78 @@ export function apiResourceList(gv: string): Record<string, unknown> | undefined
     );
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv, resources };
+}
+
+/** The Content-Type (and Accept entry) of aggregated discovery, apidiscovery.k8s.io/v2. */
+export const AGGREGATED_DISCOVERY =
+  'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/** Does this Accept header ask for aggregated discovery v2 (client-go since 1.30 does)? */
+export function acceptsAggregatedDiscovery(accept: string | undefined): boolean {
+  return (accept ?? '').split(',').some((entry) => {
+    const params = entry.split(';').map((part) => part.trim());
+    return (
+      params[0] === 'application/json' &&
+      params.includes('g=apidiscovery.k8s.io') &&
+      params.includes('v=v2') &&
+      params.includes('as=APIGroupDiscoveryList')
+    );
+  });
+}
+
+/**
+ * GET /api or /apis with the aggregated discovery Accept header: every group, version and
+ * resource in one document (KEP-3352), so a client needs no request per group version. `core`
+ * selects the legacy group (/api) or the named groups (/apis), as the apiserver splits them.
+ */
+export function apiGroupDiscoveryList(core: boolean): Record<string, unknown> {
+  const types = RESOURCE_TYPES.filter((type) => (type.group === '') === core);
+  const groups = [...new Set(types.map((type) => type.group))];
+  const responseKind = (type: ResourceType, kind = type.kind) => ({
+    group: type.group,
+    version: type.version,
+    kind,
+  });
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: 'apidiscovery.k8s.io/v2',
+    metadata: {},
+    items: groups.map((group) => ({
+      metadata: group === '' ? {} : { name: group },
+      versions: [
+        {
+          version: 'v1',
+          freshness: 'Current',
+          resources: types
+            .filter((type) => type.group === group)
+            .map((type) => ({
+              resource: type.resource,
+              responseKind: responseKind(type),
+              scope: type.namespaced ? 'Namespaced' : 'Cluster',
+              singularResource: type.singular,
+              verbs: VERBS,
+              ...(type.shortNames.length > 0 ? { shortNames: type.shortNames } : {}),
+              ...(type.kind === 'Pod'
+                ? {
+                    subresources: [
+                      {
+                        subresource: 'status',
+                        responseKind: responseKind(type),
+                        verbs: ['get', 'patch', 'update'],
+                      },
+                      {
+                        subresource: 'portforward',
+                        responseKind: responseKind(type, 'PodPortForwardOptions'),
+                        verbs: ['create', 'get'],
+                      },
+                    ],
+                  }
+                : {}),
+            })),
+        },
+      ],
+    })),
+  };
 }
 
 /**

@@ -14,7 +14,17 @@ export interface WatchRequest {
   timeoutSeconds: number | undefined;
   /** `allowWatchBookmarks=true`: send a BOOKMARK with the current resourceVersion this often (ms). */
   bookmarkIntervalMs: number | undefined;
+  /**
+   * `sendInitialEvents=true` (a "watch list", KEP-3157; client-go's WatchListClient, on by
+   * default in kubectl 1.35): ADDED for every object that matches now, then a BOOKMARK
+   * annotated `k8s.io/initial-events-end: "true"`, then changes. The caller has checked
+   * `resourceVersionMatch=NotOlderThan` and `allowWatchBookmarks=true`, as the apiserver does.
+   */
+  sendInitialEvents?: boolean;
 }
+
+/** The annotation on the bookmark that ends a watch list's initial events. */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 /**
  * Serves one `?watch=1` request: JSON lines of {type, object} on a chunked 200 response, as the
@@ -60,8 +70,27 @@ export function serveWatch(
     else if (before) send('DELETED', event.object);
   };
 
+  const bookmark = (annotations?: Record<string, string>): void => {
+    send('BOOKMARK', {
+      kind: request.type.kind,
+      apiVersion: groupVersion(request.type),
+      metadata: {
+        resourceVersion: String(store.resourceVersion),
+        ...(annotations === undefined ? {} : { annotations }),
+      },
+    });
+  };
+
   const requested = request.resourceVersion;
-  if (requested === null || requested === '' || requested === '0') {
+  if (request.sendInitialEvents === true) {
+    // NotOlderThan any resourceVersion: the store is always at its newest, so the current
+    // state satisfies every requested one.
+    for (const object of store.list(request.type, request.namespace)) {
+      if (matches(object)) send('ADDED', object);
+    }
+    delivered = store.resourceVersion;
+    bookmark({ [INITIAL_EVENTS_END]: 'true' });
+  } else if (requested === null || requested === '' || requested === '0') {
     // "Get state and start at most recent": synthetic ADDED events for what exists now.
     for (const object of store.list(request.type, request.namespace)) {
       if (matches(object)) send('ADDED', object);
@@ -91,13 +120,7 @@ export function serveWatch(
   const bookmarks =
     request.bookmarkIntervalMs === undefined
       ? undefined
-      : setInterval(() => {
-          send('BOOKMARK', {
-            kind: request.type.kind,
-            apiVersion: groupVersion(request.type),
-            metadata: { resourceVersion: String(store.resourceVersion) },
-          });
-        }, request.bookmarkIntervalMs);
+      : setInterval(() => bookmark(), request.bookmarkIntervalMs);
   bookmarks?.unref();
   response.on('close', () => {
     unsubscribe();
