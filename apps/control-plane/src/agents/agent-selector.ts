@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import {
   PLATFORMS,
   type Labels,
@@ -117,6 +117,11 @@ export async function selectAgent(
   deps: SelectorDeps,
   criteria: AgentCriteria,
 ): Promise<SelectedAgent> {
+  if (criteria.agentId === undefined) {
+    const winner = await leastLoaded(executor, deps, criteria);
+    if (winner !== undefined) return winner;
+    // None: the full candidate list below says why (or finds one that freed up meanwhile).
+  }
   const platformText = criteria.platform === 'auto' ? '' : `${criteria.platform} `;
   const all = await candidates(executor, deps, { agentId: criteria.agentId });
   if (criteria.agentId !== undefined) {
@@ -165,6 +170,39 @@ export async function selectAgent(
       a.id.localeCompare(b.id),
   );
   return selected(free[0] as Candidate);
+}
+
+/**
+ * The rule of selectAgent evaluated by PostgreSQL, so that only the winner crosses the wire:
+ * with 2,000 agents, reading every candidate and its load into the process took half of a
+ * session's placement, which runs under the placement lock (bench/control-plane-scale.ts).
+ */
+async function leastLoaded(
+  executor: Kysely<Database>,
+  deps: SelectorDeps,
+  criteria: AgentCriteria,
+): Promise<SelectedAgent | undefined> {
+  const states = sql.join(LOAD_SESSION_STATES.map((state) => sql.lit(state)));
+  const maxSessions = sql`(a.capacity->>'maxSessions')::int`;
+  const wanted = criteria.labels ?? {};
+  const result = await sql<SelectedAgent>`
+    SELECT a.id, a.name, a.platform, a.region, l.n::int AS load, ${maxSessions} AS "maxSessions"
+    FROM agents a
+    CROSS JOIN LATERAL (
+      SELECT count(*) AS n FROM sessions s WHERE s.agent_id = a.id AND s.state IN (${states})
+    ) l
+    WHERE a.status = 'online'
+      AND a.connected_replica IS NOT NULL
+      AND a.last_heartbeat_at >= ${new Date(deps.now() - deps.heartbeatTimeoutMs)}
+      AND NOT a.draining
+      ${criteria.platform === 'auto' ? sql`` : sql`AND a.platform = ${criteria.platform}`}
+      ${criteria.region === undefined ? sql`` : sql`AND a.region = ${criteria.region}`}
+      ${Object.keys(wanted).length === 0 ? sql`` : sql`AND a.labels @> ${JSON.stringify(wanted)}::jsonb`}
+      AND l.n < ${maxSessions}
+    ORDER BY l.n::float8 / ${maxSessions}, l.n, a.id
+    LIMIT 1
+  `.execute(executor);
+  return result.rows[0];
 }
 
 /** Online agents and free slots per platform (draining agents offer no slots). */
