@@ -122,6 +122,8 @@ describe('two control-plane processes on one database; the agent on one, the vie
   test('when B dies the viewer on A is told why; once the agent is on A a viewer works', async () => {
     const viewer = await client.openViewer(sessionId);
     await assertDesktopPixels(viewer);
+    // Asked now: once B is gone, a kept-alive connection through the forwarder to B fails.
+    const agentId = await agent.agentId();
     forwarder.retarget(replicaA.port);
     await replicaB.controlPlane.kill();
     const closed = await viewer.closed;
@@ -129,7 +131,6 @@ describe('two control-plane processes on one database; the agent on one, the vie
     assert.equal(closed.reason, "the control-plane replica holding the agent's link went away");
 
     // The agent redials through the forwarder and lands on A.
-    const agentId = await agent.agentId();
     await waitFor(
       'the agent link to be on A',
       async () => (await linkOwnerUrl(agentId)) === replicaA.baseUrl,
