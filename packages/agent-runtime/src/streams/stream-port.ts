@@ -9,6 +9,11 @@ export interface StreamPort {
   /**
    * Deliver bytes from the peer. Call `onFlushed` once the consumer has taken them (the
    * socket's write callback): that is when the mux grants the peer more credit.
+   *
+   * `chunk` may be a view into a read buffer that is written again once the credit for it
+   * has gone back (the control plane's link-slab-pool.ts): keep it no longer than until
+   * `onFlushed` is called, and never call `onFlushed` before the bytes have left (a copy is
+   * fine), or another stream's bytes could take their place.
    */
   write(chunk: Buffer, onFlushed: () => void): void;
   /** Stop reading from the local source: this stream's credit or queue is spent. */
