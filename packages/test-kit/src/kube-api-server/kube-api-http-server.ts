@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { badRequest, invalid, KubeApiError } from './kube-status';
 import { ObjectStore } from './object-store';
 import { attachPortForward } from './port-forward';
+import { decodeProtobufBody, KUBE_PROTOBUF } from './protobuf-body';
 import { isKubeApiError, ResourceApi } from './resource-api';
 import {
   acceptsAggregatedDiscovery,
@@ -82,10 +83,15 @@ function parseResourcePath(parts: string[]): Route | undefined {
   return { type, namespace, name: rest[1], subresource: rest[2] };
 }
 
+/** The request body as a JSON value: JSON, or the protobuf messages protobuf-body.ts knows. */
 async function readJson(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const body = Buffer.concat(chunks);
+  if (body.length > 0 && (request.headers['content-type'] ?? '').startsWith(KUBE_PROTOBUF)) {
+    return decodeProtobufBody(body);
+  }
+  const text = body.toString('utf8');
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);

@@ -8,6 +8,8 @@ export interface ResourceType {
   kind: string;
   namespaced: boolean;
   shortNames: string[];
+  /** Discovery categories: `all` is what `kubectl get all` expands to. */
+  categories?: string[];
 }
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -30,6 +32,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     kind: 'Pod',
     namespaced: true,
     shortNames: ['po'],
+    categories: ['all'],
   },
   {
     group: '',
@@ -48,6 +51,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     kind: 'Service',
     namespaced: true,
     shortNames: ['svc'],
+    categories: ['all'],
   },
   {
     group: '',
@@ -95,6 +99,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     kind: 'Deployment',
     namespaced: true,
     shortNames: ['deploy'],
+    categories: ['all'],
   },
   {
     group: 'apps',
@@ -104,6 +109,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
     kind: 'StatefulSet',
     namespaced: true,
     shortNames: ['sts'],
+    categories: ['all'],
   },
   {
     group: 'rbac.authorization.k8s.io',
@@ -186,6 +192,7 @@ export function apiResourceList(gv: string): Record<string, unknown> | undefined
     kind: type.kind,
     verbs: VERBS,
     ...(type.shortNames.length > 0 ? { shortNames: type.shortNames } : {}),
+    ...(type.categories === undefined ? {} : { categories: type.categories }),
   }));
   if (gv === 'v1') {
     resources.push(
@@ -257,6 +264,7 @@ export function apiGroupDiscoveryList(core: boolean): Record<string, unknown> {
               singularResource: type.singular,
               verbs: VERBS,
               ...(type.shortNames.length > 0 ? { shortNames: type.shortNames } : {}),
+              ...(type.categories === undefined ? {} : { categories: type.categories }),
               ...(type.kind === 'Pod'
                 ? {
                     subresources: [
