@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { waitFor } from '@streamspace/test-kit';
-import type { MuxStream, StreamPort } from '../src/streams/stream-port';
+import type { MuxStream, StreamPort } from '@streamspace/stream-mux';
 import { createMuxPair, startTcpServer } from './stream-link-pair';
 
 const SESSION = '00000000-0000-4000-8000-000000000001';

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Clock } from '@streamspace/protocol';
 import { createAgentStreamMux, type AgentStreamMux } from '../src/streams/agent-stream-mux';
-import { createStreamMux, type StreamMux } from '../src/streams/stream-mux';
+import { createStreamMux, type StreamMux } from '@streamspace/stream-mux';
 import { webSocketBinaryLink } from '../src/streams/websocket-binary-link';
 
 export interface MuxPair {

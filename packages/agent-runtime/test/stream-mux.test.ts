@@ -13,9 +13,13 @@ import {
 } from '@streamspace/protocol';
 import { DriverError } from '@streamspace/session-driver';
 import { FakeClock, waitFor } from '@streamspace/test-kit';
-import type { StreamEnd, StreamPort, MuxStream } from '../src/streams/stream-port';
-import { StreamOpenError } from '../src/streams/stream-port';
-import { openMuxDuplex } from '../src/streams/mux-duplex';
+import {
+  type StreamEnd,
+  type StreamPort,
+  type MuxStream,
+  StreamOpenError,
+  openMuxDuplex,
+} from '@streamspace/stream-mux';
 import { createMuxPair, startTcpServer } from './stream-link-pair';
 
 const SESSION = '00000000-0000-4000-8000-000000000001';

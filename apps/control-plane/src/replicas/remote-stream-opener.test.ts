@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode } from '@streamspace/protocol';
-import type { StreamEnd } from '@streamspace/agent-runtime/streams/stream-port';
+import type { StreamEnd } from '@streamspace/stream-mux';
 import { FakeClock, waitFor } from '@streamspace/test-kit';
 import { OWNER_REPLICA_LOST, ViewerCloseError } from '../vnc-proxy/viewer-port';
 import {

@@ -1,12 +1,7 @@
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { CloseCode, StreamError, type Clock, type ClockTimer } from '@streamspace/protocol';
-import type { StreamTarget } from '@streamspace/agent-runtime/streams/stream-mux';
-import type {
-  MuxStream,
-  StreamEnd,
-  StreamPort,
-} from '@streamspace/agent-runtime/streams/stream-port';
+import type { StreamTarget, MuxStream, StreamEnd, StreamPort } from '@streamspace/stream-mux';
 import { OWNER_REPLICA_LOST, ViewerCloseError } from '../vnc-proxy/viewer-port';
 import type { ViewerStreamOpener } from '../vnc-proxy/vnc-proxy';
 import {

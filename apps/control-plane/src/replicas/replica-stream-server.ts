@@ -4,8 +4,7 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, type ErrorCode } from '@streamspace/protocol';
-import type { AttachPort } from '@streamspace/agent-runtime/streams/stream-mux';
-import { StreamOpenError, type StreamEnd } from '@streamspace/agent-runtime/streams/stream-port';
+import { type AttachPort, StreamOpenError, type StreamEnd } from '@streamspace/stream-mux';
 import type { ViewerStreamOpener } from '../vnc-proxy/vnc-proxy';
 import {
   MAX_REPLICA_STREAM_MESSAGE_BYTES,

@@ -5,7 +5,7 @@ import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '@streamspace/protocol';
-import type { MuxStream, StreamPort } from '@streamspace/agent-runtime/streams/stream-port';
+import type { MuxStream, StreamPort } from '@streamspace/stream-mux';
 import { FakeClock } from '@streamspace/test-kit';
 import { ViewerCloseError } from '../vnc-proxy/viewer-port';
 import type { ViewerStreamOpener } from '../vnc-proxy/vnc-proxy';

@@ -5,8 +5,9 @@ import {
   type AttachPort,
   type StreamMuxStats,
   type StreamTarget,
-} from '@streamspace/agent-runtime/streams/stream-mux';
-import type { MuxStream, StreamMuxHooks } from '@streamspace/agent-runtime/streams/stream-port';
+  type MuxStream,
+  type StreamMuxHooks,
+} from '@streamspace/stream-mux';
 
 export interface ControlPlaneStreamMuxContext {
   agentId: string;

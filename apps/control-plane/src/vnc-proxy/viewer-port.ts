@@ -1,6 +1,5 @@
 import type { WebSocket } from 'ws';
-import type { AttachPort } from '@streamspace/agent-runtime/streams/stream-mux';
-import type { StreamEnd } from '@streamspace/agent-runtime/streams/stream-port';
+import type { AttachPort, StreamEnd } from '@streamspace/stream-mux';
 import { CloseCode } from '@streamspace/protocol';
 
 export interface ViewerPortOptions {

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { StreamMuxHooks } from '@streamspace/agent-runtime/streams/stream-port';
+import type { StreamMuxHooks } from '@streamspace/stream-mux';
 
 export type VncMetrics = ReturnType<typeof createVncMetrics>;
 

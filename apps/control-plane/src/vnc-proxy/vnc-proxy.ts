@@ -9,7 +9,7 @@ import {
   type Clock,
   type StreamEndpoint,
 } from '@streamspace/protocol';
-import { StreamOpenError } from '@streamspace/agent-runtime/streams/stream-port';
+import { StreamOpenError } from '@streamspace/stream-mux';
 import type { Db } from '../db/database';
 import type { ControlPlaneStreamMux } from './control-plane-stream-mux';
 import { isOriginAllowed } from './origin-check';

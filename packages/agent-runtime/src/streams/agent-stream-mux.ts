@@ -2,8 +2,7 @@ import type { Logger } from 'pino';
 import type { BinaryLink, Clock, StreamEndpoint } from '@streamspace/protocol';
 import { isDriverError, type SessionDriver } from '@streamspace/session-driver';
 import { duplexPort } from './duplex-port';
-import { createStreamMux, type StreamMuxStats } from './stream-mux';
-import type { StreamMuxHooks } from './stream-port';
+import { createStreamMux, type StreamMuxStats, type StreamMuxHooks } from '@streamspace/stream-mux';
 
 export interface AgentStreamMuxContext {
   /** Only `openStream` is used: a duplex byte stream to a TCP port of the session. */

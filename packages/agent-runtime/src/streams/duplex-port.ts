@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { readIntoReusedBuffer } from './reused-read-buffer';
-import type { AttachPort } from './stream-mux';
+import type { AttachPort } from '@streamspace/stream-mux';
 
 /**
  * The local end of a stream as a Node Duplex (a TCP socket to the session): its reads feed

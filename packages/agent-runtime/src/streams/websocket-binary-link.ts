@@ -1,16 +1,8 @@
 import type { Socket } from 'node:net';
 import type { BinaryLink } from '@streamspace/protocol';
+import type { PartsLink } from '@streamspace/stream-mux';
 import type { WebSocket } from 'ws';
 import { createMaskedFrameWriter } from './masked-frame-writer';
-
-/** A link that can send one message assembled from several parts without a concat first. */
-export interface PartsLink {
-  /**
-   * Send `parts` (`bytes` in total) as one binary message. The parts are copied (or written)
-   * before this returns, so the caller may reuse their memory right away.
-   */
-  sendParts?(parts: readonly Buffer[], bytes: number): void;
-}
 
 /** ws's sender state when nothing is queued inside it (no compression, no Blob pending). */
 const SENDER_IDLE = 0;

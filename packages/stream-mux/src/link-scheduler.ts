@@ -7,7 +7,15 @@ import {
 } from '@streamspace/protocol';
 import type { ByteQueue } from './byte-queue';
 import type { StreamPort } from './stream-port';
-import type { PartsLink } from './websocket-binary-link';
+
+/** A link that can send one message assembled from several parts without a concat first. */
+export interface PartsLink {
+  /**
+   * Send `parts` (`bytes` in total) as one binary message. The parts are copied (or written)
+   * before this returns, so the caller may reuse their memory right away.
+   */
+  sendParts?(parts: readonly Buffer[], bytes: number): void;
+}
 
 /**
  * Above this many bytes queued on the link's socket, stop writing and wait for onWritable;
