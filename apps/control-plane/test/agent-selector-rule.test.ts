@@ -142,7 +142,13 @@ describe('agent selection rule over a varied fleet', () => {
     let chosen = 0;
     for (const platform of ['auto', ...PLATFORMS] as const) {
       for (const region of [undefined, '', 'eu']) {
-        for (const labels of [undefined, {}, { gpu: 'yes' }, { gpu: 'no', tier: 'b' }]) {
+        const labelFilters: (Record<string, string> | undefined)[] = [
+          undefined,
+          {},
+          { gpu: 'yes' },
+          { gpu: 'no', tier: 'b' },
+        ];
+        for (const labels of labelFilters) {
           const criteria: AgentCriteria = {
             platform,
             ...(region === undefined ? {} : { region }),
