@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { badRequest, invalid, KubeApiError } from './kube-status';
 import { ObjectStore } from './object-store';
+import { validateFields } from './field-validation';
 import { attachPortForward } from './port-forward';
 import { decodeProtobufBody, KUBE_PROTOBUF } from './protobuf-body';
 import { isKubeApiError, ResourceApi } from './resource-api';
@@ -23,6 +21,8 @@ import {
 } from './resource-types';
 import { toTable } from './table';
 import { serveWatch } from './watch-stream';
+
+export { kubeconfigFor, writeKubeconfig } from './kubeconfig';
 
 export interface KubeApiHttpOptions {
   /** When set, every request must carry `Authorization: Bearer <token>`. */
@@ -265,11 +265,24 @@ export async function createKubeApiHttpServer(
         return sendJson(response, 200, toTable([object], String(store.resourceVersion), type.kind));
       return sendJson(response, 200, object);
     }
+    // Server-side field validation; kubectl 1.26+ asks for Strict instead of checking itself.
+    const checkFields = (body: unknown): void => {
+      const warnings = validateFields(type, body, query.get('fieldValidation'));
+      if (warnings.length > 0) {
+        response.setHeader(
+          'Warning',
+          warnings.map((warning) => `299 - ${JSON.stringify(warning)}`),
+        );
+      }
+    };
     if (method === 'POST' && name === undefined) {
-      return sendJson(response, 201, api.create(type, namespace, await readJson(request)));
+      const body = await readJson(request);
+      checkFields(body);
+      return sendJson(response, 201, api.create(type, namespace, body));
     }
     if (method === 'PUT' && name !== undefined) {
       const body = await readJson(request);
+      if (subresource !== 'status') checkFields(body);
       if (subresource === 'status') {
         return sendJson(
           response,
@@ -282,6 +295,10 @@ export async function createKubeApiHttpServer(
     if (method === 'PATCH' && name !== undefined) {
       const body = await readJson(request);
       const contentType = request.headers['content-type'] ?? '';
+      // A merge or strategic merge patch is a partial object; a JSON patch is a list of ops.
+      if (subresource === undefined && !contentType.startsWith('application/json-patch')) {
+        checkFields(body);
+      }
       return sendJson(
         response,
         200,
@@ -357,40 +374,4 @@ export async function createKubeApiHttpServer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** A kubeconfig (JSON is valid YAML) for kubectl and @kubernetes/client-node. */
-export function kubeconfigFor(url: string, namespace = 'default', token?: string): string {
-  return JSON.stringify(
-    {
-      apiVersion: 'v1',
-      kind: 'Config',
-      // Plain HTTP on loopback; client-node refuses http: unless TLS verification is marked off.
-      clusters: [
-        { name: 'streamspace-test', cluster: { server: url, 'insecure-skip-tls-verify': true } },
-      ],
-      users: [{ name: 'streamspace-test', user: token === undefined ? {} : { token } }],
-      contexts: [
-        {
-          name: 'streamspace-test',
-          context: { cluster: 'streamspace-test', user: 'streamspace-test', namespace },
-        },
-      ],
-      'current-context': 'streamspace-test',
-    },
-    null,
-    2,
-  );
-}
-
-/** Writes kubeconfigFor(...) to a fresh temporary file and returns its path. */
-export async function writeKubeconfig(
-  url: string,
-  namespace = 'default',
-  token?: string,
-): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'streamspace-kubeconfig-'));
-  const path = join(dir, 'kubeconfig');
-  await writeFile(path, kubeconfigFor(url, namespace, token), { mode: 0o600 });
-  return path;
 }

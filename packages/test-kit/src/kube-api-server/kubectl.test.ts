@@ -155,3 +155,39 @@ test('the current kubectl (1.35): the same, with aggregated discovery and watch 
   // `delete` waits for the pod to go with a watch that starts with the current state.
   assert.ok(requests.some((entry) => entry.watch && entry.path.endsWith('/pods')));
 });
+
+test('the current kubectl: a misspelt field is refused (fieldValidation=Strict), or a warning', async () => {
+  const kubectl = kubectlAt(await kubeTool('kubectl'), 'cache-current');
+  const manifest = join(dir, 'typo.yaml');
+  const typo = (name: string) =>
+    writeFile(
+      manifest,
+      [
+        'apiVersion: v1',
+        'kind: ConfigMap',
+        `metadata: { name: ${name}, labelz: { a: b } }`,
+        'datta: { key: value }',
+        '',
+      ].join('\n'),
+    );
+  await typo('strict');
+  const strict = await kubectl('create', '-f', manifest);
+  assert.notEqual(strict.code, 0);
+  assert.match(
+    strict.stderr,
+    /BadRequest.*cannot be handled as a ConfigMap: strict decoding error/,
+  );
+  assert.match(strict.stderr, /unknown field "metadata\.labelz"/);
+  assert.match(strict.stderr, /unknown field "datta"/);
+  assert.match((await kubectl('get', 'configmap', 'strict')).stderr, /NotFound/);
+
+  await typo('warned');
+  const warned = await kubectl('create', '--validate=warn', '-f', manifest);
+  assert.equal(warned.code, 0, warned.stderr);
+  assert.match(warned.stderr, /Warning: unknown field "datta"/);
+  await typo('ignored');
+  const ignored = await kubectl('create', '--validate=false', '-f', manifest);
+  assert.equal(ignored.code, 0, ignored.stderr);
+  assert.equal(ignored.stderr, '');
+  await kubectl('delete', 'configmap', 'warned', 'ignored');
+});
