@@ -178,6 +178,32 @@ test('a database is required when the bundled PostgreSQL is off', async () => {
   assert.match(result.stderr, /set database.url, database.existingSecret or postgresql.enabled/);
 });
 
+test('values.schema.json: a misspelt key or a value the services would refuse fails at once', async () => {
+  const refused: Record<string, RegExp> = {
+    // Silently ignored before: the user would get one replica and not know why.
+    'controlPlane.replica=2': /at '\/controlPlane': additional properties 'replica' not allowed/,
+    // The control plane refuses passwords under 8 characters at start (crash loop).
+    'controlPlane.admin.password=short': /at '\/controlPlane\/admin\/password'/,
+    'agent.streamMode=podip':
+      /at '\/agent\/streamMode': value must be one of 'pod-ip', 'port-forward'/,
+    'sessions.home.size=lots': /at '\/sessions\/home\/size'/,
+  };
+  for (const [set, message] of Object.entries(refused)) {
+    const result = await helmTemplate([], [set]);
+    assert.notEqual(result.code, 0, `${set} was accepted`);
+    assert.match(result.stderr, message, set);
+  }
+  // What the docs suggest is accepted: `true` for trustProxy, a CIDR list, a token.
+  for (const set of [
+    'controlPlane.trustProxy=true',
+    'controlPlane.trustProxy=10.0.0.0/8',
+    'agent.enrollment.token=sse_x',
+  ]) {
+    const result = await helmTemplate([], [set]);
+    assert.equal(result.code, 0, `${set}: ${result.stderr}`);
+  }
+});
+
 test('production values: the objects, and an ingress that keeps WebSockets open over TLS', async () => {
   const objects = await renderChart([PRODUCTION]);
   assert.deepEqual(objects.map((object) => `${object.kind}/${object.metadata.name}`).sort(), [
