@@ -32,6 +32,7 @@ before(async () => {
 after(async () => {
   await server.close();
   await rm(dir, { recursive: true, force: true });
+  await rm(join(kubeconfig, '..'), { recursive: true, force: true });
 });
 
 type Kubectl = (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
