@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  createKubeApiHttpServer,
-  kubeTool,
-  writeKubeconfig,
-  type KubeApiHttpServer,
-} from '@streamspace/test-kit';
 import {
   AGENT_MANIFEST,
   helmTemplate,
   parseObjects,
   PRODUCTION,
-  removeHelmHome,
+  startChartCluster,
+  type ChartCluster,
   type K8sObject,
-  type ToolResult,
 } from './helm-chart-render';
 
 // What a user runs without Helm's own install: `helm template … | kubectl apply -f -` and
@@ -25,40 +17,17 @@ import {
 // client-side apply (last-applied annotation, three-way strategic merge patches) against the
 // test API server. The server stores workloads and RBAC objects without running them.
 
-let server: KubeApiHttpServer;
-let kubeconfig: string;
-let dir: string;
+let cluster: ChartCluster;
 
 before(async () => {
-  server = await createKubeApiHttpServer({ namespaces: ['default', 'streamspace'] });
-  kubeconfig = await writeKubeconfig(server.url, 'streamspace');
-  dir = await mkdtemp(join(tmpdir(), 'streamspace-chart-apply-'));
+  cluster = await startChartCluster('streamspace-chart-apply-');
 });
 
 after(async () => {
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
-  await rm(join(kubeconfig, '..'), { recursive: true, force: true });
-  await removeHelmHome();
+  await cluster?.close();
 });
 
-async function kubectl(...args: string[]): Promise<ToolResult> {
-  const binary = await kubeTool('kubectl');
-  return new Promise((resolve) => {
-    execFile(
-      binary,
-      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args],
-      { timeout: 30_000, maxBuffer: 16 << 20 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
+const kubectl = (...args: string[]) => cluster.kubectl(...args);
 
 /** Renders the chart into a file for `kubectl apply -f`; returns the path and the objects. */
 async function renderToFile(
@@ -68,7 +37,7 @@ async function renderToFile(
 ): Promise<{ file: string; objects: K8sObject[] }> {
   const rendered = await helmTemplate(valuesFiles, sets);
   assert.equal(rendered.code, 0, rendered.stderr);
-  const file = join(dir, `${name}.yaml`);
+  const file = join(cluster.dir, `${name}.yaml`);
   await writeFile(file, rendered.stdout);
   return { file, objects: parseObjects(rendered.stdout, name) };
 }

@@ -1,16 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  createKubeApiHttpServer,
-  kubeTool,
-  writeKubeconfig,
-  type KubeApiHttpServer,
-} from '@streamspace/test-kit';
-import { CHART, helm, removeHelmHome, type ToolResult } from './helm-chart-render';
+import { CHART, helm, startChartCluster, type ChartCluster } from './helm-chart-render';
 
 // The documented install, two steps, with the real helm against the test API server (which
 // stores the workloads without running them): `helm install`, then `helm upgrade
@@ -19,43 +9,20 @@ import { CHART, helm, removeHelmHome, type ToolResult } from './helm-chart-rende
 // client-side apply of Helm 3 and of Helm 4 on request. Helm keeps its releases in Secrets
 // sent in protobuf, which the test server decodes for Secrets.
 
-let server: KubeApiHttpServer;
-let kubeconfig: string;
-let dir: string;
+let cluster: ChartCluster;
 
 before(async () => {
-  server = await createKubeApiHttpServer({ namespaces: ['default', 'streamspace'] });
-  kubeconfig = await writeKubeconfig(server.url, 'streamspace');
-  dir = await mkdtemp(join(tmpdir(), 'streamspace-helm-install-'));
+  cluster = await startChartCluster('streamspace-helm-install-');
 });
 
 after(async () => {
-  await server.close();
-  await rm(dir, { recursive: true, force: true });
-  await rm(join(kubeconfig, '..'), { recursive: true, force: true });
-  await removeHelmHome();
+  await cluster?.close();
 });
 
 const helmHere = (...args: string[]) =>
-  helm('--kubeconfig', kubeconfig, '--namespace', 'streamspace', ...args);
+  helm('--kubeconfig', cluster.kubeconfig, '--namespace', 'streamspace', ...args);
 
-async function kubectl(...args: string[]): Promise<ToolResult> {
-  const binary = await kubeTool('kubectl');
-  return new Promise((resolve) => {
-    execFile(
-      binary,
-      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args],
-      { timeout: 30_000, maxBuffer: 16 << 20 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
+const kubectl = (...args: string[]) => cluster.kubectl(...args);
 
 async function chartSecret(): Promise<Record<string, string>> {
   const got = await kubectl('get', 'secret', 'streamspace-streamspace', '-o', 'json');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { kubeTool } from '@streamspace/test-kit';
+import { createKubeApiHttpServer, kubeTool, writeKubeconfig } from '@streamspace/test-kit';
 
 export const CHART = fileURLToPath(new URL('../../../deploy/helm/streamspace', import.meta.url));
 export const PRODUCTION = `${CHART}/values-production.yaml`;
@@ -73,32 +73,65 @@ export async function helm(...args: string[]): Promise<ToolResult> {
   const binary = await kubeTool('helm');
   helmHome ??= mkdtemp(join(tmpdir(), 'streamspace-helm-'));
   const home = await helmHome;
-  return new Promise((resolve) => {
-    execFile(
-      binary,
-      args,
-      {
-        timeout: 60_000,
-        maxBuffer: 16 << 20,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: home,
-          HELM_CACHE_HOME: join(home, 'cache'),
-          HELM_CONFIG_HOME: join(home, 'config'),
-          HELM_DATA_HOME: join(home, 'data'),
-          KUBECONFIG: '/dev/null',
-        },
-      },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
-          stdout,
-          stderr,
-        });
-      },
-    );
+  return runTool(binary, args, {
+    timeout: 60_000,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: home,
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_DATA_HOME: join(home, 'data'),
+      KUBECONFIG: '/dev/null',
+    },
   });
 }
+
+/** Runs a tool to its end: its exit code and output, never a rejection. */
+function runTool(
+  binary: string,
+  args: string[],
+  options: { timeout: number; env?: NodeJS.ProcessEnv },
+): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    execFile(binary, args, { ...options, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      resolve({
+        code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
+        stdout,
+        stderr,
+      });
+    });
+  });
+}
+
+/**
+ * A test API server with namespaces `default` and `streamspace`, a kubeconfig for it, a
+ * scratch directory, and the current kubectl pointed at them (its cache in the scratch dir).
+ */
+export async function startChartCluster(scratchPrefix: string) {
+  const server = await createKubeApiHttpServer({ namespaces: ['default', 'streamspace'] });
+  const kubeconfig = await writeKubeconfig(server.url, 'streamspace');
+  const dir = await mkdtemp(join(tmpdir(), scratchPrefix));
+  return {
+    kubeconfig,
+    dir,
+    async kubectl(...args: string[]): Promise<ToolResult> {
+      const binary = await kubeTool('kubectl');
+      return runTool(
+        binary,
+        ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args],
+        { timeout: 30_000 },
+      );
+    },
+    async close(): Promise<void> {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+      await rm(join(kubeconfig, '..'), { recursive: true, force: true });
+      await removeHelmHome();
+    },
+  };
+}
+
+export type ChartCluster = Awaited<ReturnType<typeof startChartCluster>>;
 
 /** Removes the temporary helm home; call from an `after` hook. */
 export async function removeHelmHome(): Promise<void> {
