@@ -1,31 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../../packages/test-kit/src/wait-for';
-import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
-import { startAgent, type RunningAgent } from './start-agent';
-import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+import { screenshot } from './launch-browser';
+import { signIn, startWebFixture, type WebFixture } from './web-fixture';
+import { apiCall } from './web-system';
 
-let system: WebSystem;
-let browser: TestBrowser;
-let agent: RunningAgent;
-let adminToken: string;
+let web: WebFixture;
 
 before(async () => {
-  system = await startWebSystem({ embeddedAgent: 'none' });
-  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
-  await apiCall(system.apiUrl, adminToken, 'PATCH', '/templates/terminal', {
-    idleTimeoutMinutes: 1,
+  web = await startWebFixture({
+    agent: { platform: 'local', name: 'local-idle' },
+    prepare: (system, adminToken) =>
+      apiCall(system.apiUrl, adminToken, 'PATCH', '/templates/terminal', {
+        idleTimeoutMinutes: 1,
+      }).then(() => undefined),
   });
-  agent = await startAgent(system.apiUrl, adminToken, 'local', 'local-idle');
-  browser = await launchBrowser();
 });
 
-after(async () => {
-  await browser?.close();
-  if (adminToken) await stopAllSessions(system.apiUrl, adminToken);
-  await agent?.stop();
-  await system?.stop();
-});
+after(() => web?.stop());
 
 /** Seconds left in "Hibernates in 0m 42s", or null when no countdown is shown. */
 function secondsLeft(text: string): number | null {
@@ -34,16 +26,13 @@ function secondsLeft(text: string): number | null {
 }
 
 test('an idle session warns with a countdown, and Keep alive pushes hibernation back', async () => {
-  const session = (await apiCall(system.apiUrl, adminToken, 'POST', '/sessions', {
+  const session = (await apiCall(web.system.apiUrl, web.adminToken, 'POST', '/sessions', {
     templateId: 'terminal',
     platform: 'local',
   })) as { id: string };
 
-  const { page, errors } = await browser.newPage();
-  await page.goto(`${system.url}/sign-in`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(system.adminPassword);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  const { page, errors } = await web.browser.newPage();
+  await signIn(page, web.system, 'admin', web.system.adminPassword);
   await page.getByRole('link', { name: 'My sessions' }).click();
   const row = page.locator(`tr[data-session-id="${session.id}"]`);
   await row.getByText('running', { exact: true }).waitFor({ timeout: 60_000 });

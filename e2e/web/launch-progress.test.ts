@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import { screenshot } from './launch-browser';
+import { signIn, startWebFixture, type WebFixture } from './web-fixture';
 import {
   assertProgressInOrder,
   describeProgress,
@@ -9,9 +10,8 @@ import {
   progressLog,
   waitForPhase,
 } from './progress-recorder';
-import { startAgent, type RunningAgent } from './start-agent';
 import { waitForDesktop } from './viewer-helpers';
-import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+import { apiCall, apiLogin } from './web-system';
 
 /**
  * What a user sees between pressing Launch (or Wake) and the desktop, recorded in the page by
@@ -20,36 +20,27 @@ import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } fr
  */
 const USER = { username: 'lin', password: 'progress-pass-1' };
 const CONNECTING = 'viewer:Connecting to the desktop…';
-let system: WebSystem;
-let browser: TestBrowser;
-let agent: RunningAgent;
-let adminToken: string;
 let page: Page;
 let sessionId = '';
+let web: WebFixture;
 
 before(async () => {
-  system = await startWebSystem({ embeddedAgent: 'none' });
-  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
-  await apiCall(system.apiUrl, adminToken, 'POST', '/users', { ...USER, role: 'user' });
-  agent = await startAgent(system.apiUrl, adminToken, 'local', 'local-progress');
-  browser = await launchBrowser();
+  web = await startWebFixture({
+    agent: { platform: 'local', name: 'local-progress' },
+    prepare: (system, adminToken) =>
+      apiCall(system.apiUrl, adminToken, 'POST', '/users', { ...USER, role: 'user' }).then(
+        () => undefined,
+      ),
+  });
 });
 
-after(async () => {
-  await browser?.close();
-  if (adminToken) await stopAllSessions(system.apiUrl, adminToken);
-  await agent?.stop();
-  await system?.stop();
-});
+after(() => web?.stop());
 
 test('launch: finding an agent, placed and starting, running, connecting, then the desktop', async (t) => {
-  const tracked = await browser.newPage();
+  const tracked = await web.browser.newPage();
   page = tracked.page;
   await installProgressRecorder(page);
-  await page.goto(`${system.url}/sign-in`);
-  await page.getByLabel('Username').fill(USER.username);
-  await page.getByLabel('Password').fill(USER.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, web.system, USER.username, USER.password);
   await page.getByRole('button', { name: 'Launch Terminal' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel(/Local machine/).check();
@@ -83,9 +74,9 @@ test('launch: finding an agent, placed and starting, running, connecting, then t
 
 test('hibernate then wake: hibernating, hibernated, waking, connecting, then the desktop', async (t) => {
   assert.ok(sessionId, 'needs the session from the previous test');
-  const userToken = await apiLogin(system.apiUrl, USER.username, USER.password);
+  const userToken = await apiLogin(web.system.apiUrl, USER.username, USER.password);
   await progressLog(page, { clear: true });
-  await apiCall(system.apiUrl, userToken, 'POST', `/sessions/${sessionId}/hibernate`);
+  await apiCall(web.system.apiUrl, userToken, 'POST', `/sessions/${sessionId}/hibernate`);
   await waitForPhase(page, 'viewer:This session is hibernated');
   const hibernation = await progressLog(page, { clear: true });
   t.diagnostic(`hibernate: ${describeProgress(hibernation)}`);

@@ -4,8 +4,8 @@ import { after, before, test } from 'node:test';
 import Docker from 'dockerode';
 import { ensureTestSessionImage } from '../../packages/test-kit/src/session-image';
 import { waitFor } from '../../packages/test-kit/src/wait-for';
-import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
-import { startAgent, type RunningAgent } from './start-agent';
+import { screenshot } from './launch-browser';
+import { signIn, startWebFixture, type WebFixture } from './web-fixture';
 import {
   assertProgressInOrder,
   describeProgress,
@@ -14,43 +14,37 @@ import {
   waitForPhase,
 } from './progress-recorder';
 import { canvasStats, clickRemote, waitForDesktop } from './viewer-helpers';
-import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+import { apiCall } from './web-system';
 
 const docker = new Docker();
 const network = `streamspace-e2e-web-${randomBytes(4).toString('hex')}`;
-let system: WebSystem;
-let browser: TestBrowser;
-let agent: RunningAgent;
-let adminToken: string;
+let web: WebFixture;
 
 before(async () => {
   const image = await ensureTestSessionImage();
   // The agent runs in a Docker scope of its own (start-agent.ts), so it reports only the
   // containers this test made and the default orphan policy cannot touch anyone else's.
-  system = await startWebSystem({ embeddedAgent: 'none' });
-  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
-  await apiCall(system.apiUrl, adminToken, 'POST', '/templates', {
-    id: 'docker-terminal',
-    name: 'Docker terminal',
-    description: 'An xterm in a container.',
-    icon: 'terminal',
-    image,
-    app: ['xterm'],
-    resources: { cpuMillis: 1000, memoryMb: 512 },
-  });
-  agent = await startAgent(system.apiUrl, adminToken, 'docker', 'docker-e2e', {
+  web = await startWebFixture({
+    prepare: async (system, adminToken) => {
+      await apiCall(system.apiUrl, adminToken, 'POST', '/templates', {
+        id: 'docker-terminal',
+        name: 'Docker terminal',
+        description: 'An xterm in a container.',
+        icon: 'terminal',
+        image,
+        app: ['xterm'],
+        resources: { cpuMillis: 1000, memoryMb: 512 },
+      });
+    },
     // The Docker driver's flags (--network, --scope, ...) are declared in the agent's
     // parseArgs, so `--network value` works as well as `--network=value`.
-    extraArgs: [`--network=${network}`],
+    agent: { platform: 'docker', name: 'docker-e2e', extraArgs: [`--network=${network}`] },
+    deleteHomes: true,
   });
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  if (adminToken) await stopAllSessions(system.apiUrl, adminToken, { deleteHome: true });
-  await agent?.stop();
-  await system?.stop();
+  await web?.stop();
   await docker
     .getNetwork(network)
     .remove()
@@ -60,12 +54,9 @@ after(async () => {
 const CONNECTING = 'viewer:Connecting to the desktop…';
 
 test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async (t) => {
-  const { page, errors, serverErrors } = await browser.newPage();
+  const { page, errors, serverErrors } = await web.browser.newPage();
   await installProgressRecorder(page);
-  await page.goto(`${system.url}/sign-in`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(system.adminPassword);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, web.system, 'admin', web.system.adminPassword);
 
   await page.getByRole('button', { name: 'Launch Docker terminal' }).click();
   const dialog = page.getByRole('dialog');
@@ -104,7 +95,7 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
   );
   await screenshot(page, 'viewer-docker');
 
-  await apiCall(system.apiUrl, adminToken, 'POST', `/sessions/${sessionId}/hibernate`);
+  await apiCall(web.system.apiUrl, web.adminToken, 'POST', `/sessions/${sessionId}/hibernate`);
   await page
     .getByRole('heading', { name: 'This session is hibernated' })
     .waitFor({ timeout: 60_000 });
@@ -116,7 +107,12 @@ test('a desktop on the Docker agent: pixels, typing, hibernate and wake', async 
     .waitFor({ timeout: 90_000 })
     .catch(async (error: Error) => {
       await screenshot(page, 'failure-wake');
-      const session = await apiCall(system.apiUrl, adminToken, 'GET', `/sessions/${sessionId}`);
+      const session = await apiCall(
+        web.system.apiUrl,
+        web.adminToken,
+        'GET',
+        `/sessions/${sessionId}`,
+      );
       throw new Error(`${error.message}\nsession: ${JSON.stringify(session)}`);
     });
   const woken = await waitForDesktop(page, 60_000);

@@ -7,7 +7,8 @@ import {
   type KubeApiServer,
 } from '../../packages/test-kit/src/index';
 import { waitFor } from '../../packages/test-kit/src/wait-for';
-import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import { screenshot } from './launch-browser';
+import { signIn, startWebFixture, type WebFixture } from './web-fixture';
 import {
   assertProgressInOrder,
   describeProgress,
@@ -15,9 +16,8 @@ import {
   progressLog,
   waitForPhase,
 } from './progress-recorder';
-import { startAgent, type RunningAgent } from './start-agent';
 import { canvasStats, clickRemote, waitForDesktop, xtermTextLines } from './viewer-helpers';
-import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+import { apiCall, apiLogin } from './web-system';
 
 /**
  * A Kubernetes agent against packages/test-kit's Kubernetes API server (its pods are Docker
@@ -28,58 +28,49 @@ const NAMESPACE = 'sessions';
 const AGENT = 'kube-e2e';
 const USER = { username: 'kim', password: 'kubernetes-pass-1' };
 let cluster: KubeApiServer;
-let system: WebSystem;
-let browser: TestBrowser;
-let agent: RunningAgent;
-let adminToken: string;
+let web: WebFixture;
 
 before(async () => {
   const image = await ensureTestSessionImage();
   cluster = await createKubeApiServer({ namespaces: ['default', NAMESPACE] });
   const kubeconfig = await cluster.writeKubeconfig(NAMESPACE);
-  system = await startWebSystem({ embeddedAgent: 'none' });
-  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
-  await apiCall(system.apiUrl, adminToken, 'PATCH', '/templates/terminal', { image });
-  await apiCall(system.apiUrl, adminToken, 'POST', '/users', { ...USER, role: 'user' });
-  // `--flag=value`: agent-cli parses platform flags non-strictly (e2e/kubernetes.test.ts).
-  agent = await startAgent(system.apiUrl, adminToken, 'kubernetes', AGENT, {
-    extraArgs: [`--kubeconfig=${kubeconfig}`, `--namespace=${NAMESPACE}`],
+  web = await startWebFixture({
+    prepare: async (system, adminToken) => {
+      await apiCall(system.apiUrl, adminToken, 'PATCH', '/templates/terminal', { image });
+      await apiCall(system.apiUrl, adminToken, 'POST', '/users', { ...USER, role: 'user' });
+    },
+    // `--flag=value`: agent-cli parses platform flags non-strictly (e2e/kubernetes.test.ts).
+    agent: {
+      platform: 'kubernetes',
+      name: AGENT,
+      extraArgs: [`--kubeconfig=${kubeconfig}`, `--namespace=${NAMESPACE}`],
+    },
+    deleteHomes: true,
   });
-  browser = await launchBrowser();
 });
 
 after(async () => {
-  await browser?.close();
-  if (adminToken) await stopAllSessions(system.apiUrl, adminToken, { deleteHome: true });
-  await agent?.stop();
-  await system?.stop();
+  await web?.stop();
   await cluster?.close();
 });
 
 test('the Agents page lists the Kubernetes agent online', async () => {
-  const { page, errors } = await browser.newPage();
-  await page.goto(`${system.url}/sign-in`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(system.adminPassword);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Apps' }).waitFor();
-  await page.goto(`${system.url}/admin/agents`);
+  const { page, errors } = await web.browser.newPage();
+  await signIn(page, web.system, 'admin', web.system.adminPassword);
+  await page.goto(`${web.system.url}/admin/agents`);
   const row = page.locator(`tr[data-agent-name="${AGENT}"]`);
   await row.getByText('online', { exact: true }).waitFor({ timeout: 30_000 });
   assert.equal((await row.locator('td[data-label="Platform"]').innerText()).trim(), 'kubernetes');
   await screenshot(page, 'admin-agents-kubernetes');
   assert.deepEqual(errors, []);
-  await browser.context.clearCookies();
+  await web.browser.context.clearCookies();
   await page.close();
 });
 
 test('a user launches on Kubernetes: a pod desktop draws, takes typed commands, hibernates and wakes', async (t) => {
-  const { page, errors, serverErrors } = await browser.newPage();
+  const { page, errors, serverErrors } = await web.browser.newPage();
   await installProgressRecorder(page);
-  await page.goto(`${system.url}/sign-in`);
-  await page.getByLabel('Username').fill(USER.username);
-  await page.getByLabel('Password').fill(USER.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, web.system, USER.username, USER.password);
   await page.getByRole('button', { name: 'Launch Terminal' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel(/Kubernetes/).check();
@@ -95,8 +86,8 @@ test('a user launches on Kubernetes: a pod desktop draws, takes typed commands, 
   await page.waitForURL(/\/sessions\/[0-9a-f-]+\/view$/, { timeout: 120_000 });
   const sessionId = /\/sessions\/([0-9a-f-]+)\/view/.exec(page.url())?.[1] ?? '';
   const session = (await apiCall(
-    system.apiUrl,
-    adminToken,
+    web.system.apiUrl,
+    web.adminToken,
     'GET',
     `/sessions/${sessionId}`,
   )) as Session;
@@ -147,8 +138,8 @@ test('a user launches on Kubernetes: a pod desktop draws, takes typed commands, 
   await screenshot(page, 'viewer-kubernetes');
 
   // Hibernate releases the pod; Wake brings a new one on the kept claim, with its own steps.
-  const userToken = await apiLogin(system.apiUrl, USER.username, USER.password);
-  await apiCall(system.apiUrl, userToken, 'POST', `/sessions/${sessionId}/hibernate`);
+  const userToken = await apiLogin(web.system.apiUrl, USER.username, USER.password);
+  await apiCall(web.system.apiUrl, userToken, 'POST', `/sessions/${sessionId}/hibernate`);
   await page
     .getByRole('heading', { name: 'This session is hibernated' })
     .waitFor({ timeout: 60_000 });
@@ -165,7 +156,7 @@ test('a user launches on Kubernetes: a pod desktop draws, takes typed commands, 
     'viewer:connected',
   ]);
 
-  await page.goto(`${system.url}/sessions`);
+  await page.goto(`${web.system.url}/sessions`);
   const row = page.locator(`tr[data-session-id="${sessionId}"]`);
   await row.getByText('running', { exact: true }).waitFor();
   assert.match(await row.innerText(), new RegExp(AGENT), 'My sessions names the agent');

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../../packages/test-kit/src/wait-for';
-import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
-import { startAgent, type RunningAgent } from './start-agent';
+import { screenshot } from './launch-browser';
+import { signIn, startWebFixture, type WebFixture } from './web-fixture';
 import {
   canvasStats,
   clickRemote,
@@ -11,41 +11,27 @@ import {
   waitForDesktop,
   xtermTextLines,
 } from './viewer-helpers';
-import { apiCall, apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
+import { apiCall } from './web-system';
 
-let system: WebSystem;
-let browser: TestBrowser;
-let agent: RunningAgent;
-let adminToken: string;
+let web: WebFixture;
 
 before(async () => {
-  system = await startWebSystem({ embeddedAgent: 'none' });
-  adminToken = await apiLogin(system.apiUrl, 'admin', system.adminPassword);
-  agent = await startAgent(system.apiUrl, adminToken, 'local', 'local-e2e');
-  browser = await launchBrowser();
+  web = await startWebFixture({ agent: { platform: 'local', name: 'local-e2e' } });
 });
 
-after(async () => {
-  await browser?.close();
-  if (adminToken) await stopAllSessions(system.apiUrl, adminToken);
-  await agent?.stop();
-  await system?.stop();
-});
+after(() => web?.stop());
 
-async function signIn(page: Page, username: string, password: string): Promise<void> {
-  await browser.context.clearCookies();
-  await page.goto(`${system.url}/sign-in`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Apps' }).waitFor();
+/** Signs in afresh: the browser context's cookies are shared by every page. */
+async function signInAs(page: Page, username: string, password: string): Promise<void> {
+  await web.browser.context.clearCookies();
+  await signIn(page, web.system, username, password);
 }
 
 let sessionId = '';
 
 test('launch a terminal on the local agent and see and type into the remote desktop', async () => {
-  const { page, errors, serverErrors } = await browser.newPage();
-  await signIn(page, 'admin', system.adminPassword);
+  const { page, errors, serverErrors } = await web.browser.newPage();
+  await signInAs(page, 'admin', web.system.adminPassword);
 
   await page.getByRole('button', { name: 'Launch Terminal' }).click();
   const dialog = page.getByRole('dialog');
@@ -90,11 +76,11 @@ test('launch a terminal on the local agent and see and type into the remote desk
 
 test('hibernate from My sessions: the viewer says so; wake brings the desktop back', async () => {
   assert.ok(sessionId, 'needs the session from the previous test');
-  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
   assert.ok(viewer, 'the viewer tab is still open');
 
-  const { page: list, errors } = await browser.newPage();
-  await list.goto(`${system.url}/sessions`);
+  const { page: list, errors } = await web.browser.newPage();
+  await list.goto(`${web.system.url}/sessions`);
   const row = list.locator(`tr[data-session-id="${sessionId}"]`);
   await row.getByText('running', { exact: true }).waitFor();
   assert.match(await row.innerText(), /local-e2e/, 'the row names the agent');
@@ -118,24 +104,24 @@ test('hibernate from My sessions: the viewer says so; wake brings the desktop ba
 });
 
 test('the viewer rides out an agent restart: agent offline, then reconnects by itself', async () => {
-  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
   assert.ok(viewer, 'the viewer tab is still open');
   await waitForDesktop(viewer);
 
-  await agent.pause();
+  await web.agent.pause();
   await viewer
     .getByRole('heading', { name: 'The agent running this session is offline' })
     .waitFor({ timeout: 30_000 });
   await screenshot(viewer, 'viewer-agent-offline');
 
-  await agent.resume();
+  await web.agent.resume();
   // No click: the viewer retries with backoff, each time with a fresh ticket.
   const back = await waitForDesktop(viewer, 60_000);
   assert.ok(back.detail > 0.01, 'the same session draws again after the agent returns');
 });
 
 test('clipboard both ways: text sent from the panel is pasted remotely and comes back', async () => {
-  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
   assert.ok(viewer, 'the viewer tab is still open');
   await waitForDesktop(viewer);
   await clickRemote(viewer, 0.2, 0.25);
@@ -190,7 +176,7 @@ test('clipboard both ways: text sent from the panel is pasted remotely and comes
 });
 
 test('view only: keys typed while it is on never reach the desktop', async () => {
-  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
   assert.ok(viewer, 'the viewer tab is still open');
   await waitForDesktop(viewer);
   await clickRemote(viewer, 0.2, 0.25);
@@ -243,7 +229,7 @@ test('view only: keys typed while it is on never reach the desktop', async () =>
 });
 
 test('remote resize makes the desktop the size of the browser window', async () => {
-  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
   assert.ok(viewer, 'the viewer tab is still open');
   await waitForDesktop(viewer);
   const before = await canvasStats(viewer);
@@ -284,7 +270,7 @@ test('remote resize makes the desktop the size of the browser window', async () 
 });
 
 test('toolbar: fullscreen on and off, disconnect, then reconnect', async () => {
-  const viewer = browser.context.pages().find((p) => p.url().includes('/view'));
+  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
   assert.ok(viewer, 'the viewer tab is still open');
   await waitForDesktop(viewer);
   const fullscreen = viewer.getByRole('button', { name: 'Fullscreen' });
@@ -311,8 +297,8 @@ test('toolbar: fullscreen on and off, disconnect, then reconnect', async () => {
 });
 
 test('the session detail shows the timeline with actors and reasons', async () => {
-  const { page, errors } = await browser.newPage();
-  await page.goto(`${system.url}/sessions/${sessionId}`);
+  const { page, errors } = await web.browser.newPage();
+  await page.goto(`${web.system.url}/sessions/${sessionId}`);
   await page.getByRole('heading', { name: 'Timeline' }).waitFor();
   const timeline = page.locator('.timeline');
   await timeline.getByText('running → hibernating').waitFor();
@@ -341,16 +327,16 @@ test('the session detail shows the timeline with actors and reasons', async () =
 });
 
 test("another user's session shows 'Session not found or not yours'", async () => {
-  await apiCall(system.apiUrl, adminToken, 'POST', '/users', {
+  await apiCall(web.system.apiUrl, web.adminToken, 'POST', '/users', {
     username: 'eve',
     password: 'eve-password-1',
     role: 'user',
   });
-  const { page, errors } = await browser.newPage();
-  await signIn(page, 'eve', 'eve-password-1');
-  await page.goto(`${system.url}/sessions/${sessionId}/view`);
+  const { page, errors } = await web.browser.newPage();
+  await signInAs(page, 'eve', 'eve-password-1');
+  await page.goto(`${web.system.url}/sessions/${sessionId}/view`);
   await page.getByRole('heading', { name: 'Session not found or not yours' }).waitFor();
-  await page.goto(`${system.url}/sessions/${sessionId}`);
+  await page.goto(`${web.system.url}/sessions/${sessionId}`);
   await page.getByRole('heading', { name: 'Session not found or not yours' }).waitFor();
   await screenshot(page, 'not-yours');
   assert.deepEqual(errors, []);
