@@ -13,7 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../packages/test-kit/src/test-postgres';
+import { startEmbeddedPostgres } from '@streamspace/test-kit';
 import { spawnTs, stopChild } from './paths';
 import { cpuSeconds, rssMiB } from './proc-stats';
 import { measureDispatch, type DispatchResult } from './scale-dispatch';

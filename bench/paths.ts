@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../packages/test-kit/src/test-postgres';
+import { startEmbeddedPostgres } from '@streamspace/test-kit';
 import { tcpConn, wsConn, type Conn } from './clients';
 
 /** A way from the benchmark's client to the target server. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { waitFor } from '@streamspace/test-kit';
 
 /** One change in what the page shows about a session coming up (recorded in the page). */
 export interface ProgressEntry {

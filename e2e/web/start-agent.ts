@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { env as parentEnv } from 'node:process';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { waitFor } from '@streamspace/test-kit';
 import { apiCall } from './web-system';
 
 const REPO = resolve(import.meta.dirname, '../..');

@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import Docker from 'dockerode';
-import { ensureTestSessionImage } from '../../packages/test-kit/src/session-image';
-import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { ensureTestSessionImage, waitFor } from '@streamspace/test-kit';
 import { screenshot } from './launch-browser';
 import { signIn, startWebFixture, type WebFixture } from './web-fixture';
 import {

@@ -1,5 +1,5 @@
 import type { Page } from 'playwright-core';
-import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { waitFor } from '@streamspace/test-kit';
 import { screenshot } from './launch-browser';
 
 export interface CanvasStats {

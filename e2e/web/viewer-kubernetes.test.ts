@@ -4,9 +4,9 @@ import type { Session } from '@streamspace/protocol';
 import {
   createKubeApiServer,
   ensureTestSessionImage,
+  waitFor,
   type KubeApiServer,
-} from '../../packages/test-kit/src/index';
-import { waitFor } from '../../packages/test-kit/src/wait-for';
+} from '@streamspace/test-kit';
 import { screenshot } from './launch-browser';
 import { signIn, startWebFixture, type WebFixture } from './web-fixture';
 import {

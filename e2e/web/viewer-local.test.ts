@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { waitFor } from '@streamspace/test-kit';
 import { screenshot } from './launch-browser';
 import { signIn, startWebFixture, type WebFixture } from './web-fixture';
 import {

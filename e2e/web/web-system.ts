@@ -1,4 +1,4 @@
-import { waitFor } from '../../packages/test-kit/src/wait-for';
+import { waitFor } from '@streamspace/test-kit';
 import { startSystem, type StartSystemOptions } from '../support/start-system';
 import { buildWebUi, webOrigin } from './web-build';
 
