@@ -134,7 +134,8 @@ export function createCommandDispatcher(deps: CommandDispatcherDeps) {
         .selectFrom('agentCommands')
         .select('agentId')
         .distinct()
-        .where('agentId', 'in', connected)
+        // One array parameter, not one per agent: PostgreSQL takes at most 65,535 parameters.
+        .where(sql<boolean>`agent_id = ANY(${connected}::uuid[])`)
         .where('state', 'in', ['pending', 'sent'])
         .where('nextAttemptAt', '<=', new Date(clock.now()))
         .execute();
