@@ -45,7 +45,8 @@ const runtime = createAgentRuntime({
   region: 'bench',
   labels: {},
   clusterInfo: {},
-  logger: pino({ level: 'warn' }),
+  // Logs go to stderr: stdout carries only the line bench/paths.ts reads.
+  logger: pino({ level: 'warn' }, pino.destination(2)),
   createStreamEndpoint: (link, context) => createAgentStreamMux(link, context),
 });
 runtime.onConnected(() => process.stdout.write(`${JSON.stringify({ connected: true })}\n`));

@@ -21,7 +21,12 @@ const config = loadConfig({
     Object.entries(process.env).filter(([key]) => key.startsWith('STREAMSPACE_HEARTBEAT_')),
   ),
 });
-const app = await createApp({ config, logger: pino({ level: config.logLevel }) });
+// Logs go to stderr: stdout carries only the address line bench/paths.ts reads (a warning
+// at start, e.g. no built web UI, would otherwise be taken for it).
+const app = await createApp({
+  config,
+  logger: pino({ level: config.logLevel }, pino.destination(2)),
+});
 await app.start();
 process.stdout.write(`${JSON.stringify({ url: app.url() })}\n`);
 process.on('SIGTERM', () => void app.stop().then(() => process.exit(0)));
