@@ -62,18 +62,16 @@ describe('command sweep with more connected agents than PostgreSQL has bind para
       defaultDeadlineMs: 60_000,
     });
     // Queued in a transaction: pending, left to the sweep.
-    const row = await handle.db
-      .transaction()
-      .execute((trx) =>
-        queue.enqueue(
-          {
-            agentId: AGENT,
-            sessionId: SESSION,
-            payload: { type: 'hibernate_session', sessionId: SESSION },
-          },
-          trx,
-        ),
-      );
+    const row = await handle.db.transaction().execute((trx) =>
+      queue.enqueue(
+        {
+          agentId: AGENT,
+          sessionId: SESSION,
+          payload: { type: 'hibernate_session', sessionId: SESSION },
+        },
+        trx,
+      ),
+    );
     await queue.sweep();
     assert.deepEqual(
       sent.map(({ agentId, message }) => [
