@@ -49,6 +49,13 @@ export function createAgentConnection<E extends StreamEndpoint>(
 ) {
   const openedAt = host.clock.now();
   let lastSeenAt = openedAt;
+  /**
+   * When the last control message ARRIVED. Messages are handled one at a time per link, so a
+   * heartbeat can wait behind slow work (hello reconciliation while thousands of agents
+   * reconnect at once): an agent whose messages keep arriving is alive even while their
+   * handling, which moves lastSeenAt, lags.
+   */
+  let heardAt = openedAt;
   let hello: HelloMessage | undefined;
   let endpoint: E | undefined;
   let closing = false;
@@ -106,7 +113,7 @@ export function createAgentConnection<E extends StreamEndpoint>(
       const now = host.clock.now();
       if (hello === undefined && now - openedAt >= helloTimeoutMs)
         return `no hello within ${helloTimeoutMs} ms`;
-      if (hello !== undefined && now - lastSeenAt >= heartbeatTimeoutMs)
+      if (hello !== undefined && now - Math.max(lastSeenAt, heardAt) >= heartbeatTimeoutMs)
         return `no heartbeat for ${heartbeatTimeoutMs} ms`;
       return undefined;
     },
@@ -145,6 +152,7 @@ export function createAgentConnection<E extends StreamEndpoint>(
       );
       return;
     }
+    heardAt = host.clock.now();
     const text = buffer.toString('utf8');
     chain = chain
       .then(() => handleText(text))

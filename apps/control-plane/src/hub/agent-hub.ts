@@ -83,13 +83,6 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
   );
   /** Offline bookkeeping still running per agent: awaited by the next hello and by close(). */
   const releases = new Map<string, Promise<unknown>>();
-  /**
-   * When each connection's last text message ARRIVED (ms since the epoch). Messages are handled
-   * one at a time per link, so heartbeats can queue behind slow work (hello reconciliation
-   * while thousands of agents reconnect at once): an agent whose messages keep arriving is
-   * alive even when their handling, which moves the connection's lastSeenAt, lags.
-   */
-  const heardAt = new WeakMap<AgentConnection<E>, number>();
   /** Heartbeats received since the last flush: agent id → ms since the epoch. */
   const heartbeatsDue = new Map<string, number>();
   /** The heartbeat flush in progress, if any. */
@@ -237,9 +230,6 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
         logger.child({ agentId: agent.id }),
       );
       all.add(connection);
-      ws.on('message', (_data: unknown, isBinary: boolean) => {
-        if (!isBinary) heardAt.set(connection, clock.now());
-      });
       if (stopped) connection.close(CloseCode.serverShutdown, 'the control plane is shutting down');
     });
   }
@@ -251,10 +241,6 @@ export function createAgentHub<E extends StreamEndpoint = StreamEndpoint>(deps: 
     for (const connection of [...all]) {
       const overdue = connection.overdue(helloTimeoutMs, heartbeatTimeoutMs);
       if (overdue === undefined) continue;
-      const heard = heardAt.get(connection);
-      // Alive, its messages only wait their turn (see heardAt).
-      if (connection.hello !== undefined && heard !== undefined && now - heard < heartbeatTimeoutMs)
-        continue;
       connection.close(
         connection.hello === undefined ? CloseCode.invalidMessage : CloseCode.heartbeatTimeout,
         overdue,
