@@ -16,6 +16,8 @@ export interface MuxPair {
   acceptor: AgentStreamMux;
   /** Control-plane side socket of the link: send raw frames to the agent with it. */
   openerSocket: WebSocket;
+  /** Agent side socket of the link (the WebSocket client, which masks what it sends). */
+  agentSocket: WebSocket;
   /** Every binary message the opener received, for asserting on refusals. */
   openerReceived: Buffer[];
   close(): Promise<void>;
@@ -80,6 +82,7 @@ export async function createMuxPair(options: MuxPairOptions = {}): Promise<MuxPa
     opener,
     acceptor,
     openerSocket,
+    agentSocket,
     openerReceived,
     async close() {
       agentSocket.terminate();

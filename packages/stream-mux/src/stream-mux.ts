@@ -37,6 +37,13 @@ export const DEFAULT_MAX_STREAMS = 256;
 export const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 /** Closed stream ids remembered so late DATA/CREDIT for them is ignored, not refused. */
 const RECENTLY_CLOSED_IDS = 4096;
+/**
+ * Largest region a source may read straight into a stream's queue (`MuxStream.readTarget`),
+ * in bytes: twice Node's own read size, which halves the reads of a busy session socket
+ * (docs/performance.md). Capped at what is left of the window above the pause point, so a
+ * queue never holds more than one window.
+ */
+const READ_TARGET_BYTES = 128 * 1024;
 
 export type StreamTarget = Pick<StreamOpen, 'sessionId' | 'port'>;
 
@@ -111,11 +118,13 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
   const window = options.windowBytes ?? DEFAULT_STREAM_WINDOW_BYTES;
   const maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
   const openTimeoutMs = options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
-  // Pause a source at half a window so one more read chunk (≤ 64 KiB from TCP) still fits.
+  // Pause a source at half a window so one more read (≤ 64 KiB pushed from a socket, or
+  // readTargetBytes read straight into the queue) still fits in the window.
   const pauseAt = Math.floor(window / 2);
   const resumeAt = Math.floor(window / 4);
   // Grant credit back in quarter windows: few CREDIT frames, and the sender never starves.
   const grantAt = Math.max(1, Math.floor(window / 4));
+  const readTargetBytes = Math.max(1, Math.min(READ_TARGET_BYTES, window - pauseAt));
 
   const streams = new Map<number, StreamState>();
   const recentlyClosed = new Set<number>();
@@ -187,7 +196,7 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
       receiveRemaining: 0,
       consumedUngranted: 0,
       unflushed: 0,
-      queue: new ByteQueue(),
+      queue: new ByteQueue(pauseAt + 2 * readTargetBytes),
       sourcePaused: false,
       closeReason: undefined,
       logger: logger.child({ streamId: id }),
@@ -196,6 +205,9 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
         push: (chunk) => push(state, chunk),
         end: (reason) => endLocal(state, reason ?? ''),
         queuedBytes: () => state.queue.length,
+        readTarget: () =>
+          state.phase === 'open' ? state.queue.reserveTail(readTargetBytes) : undefined,
+        commitRead: (bytes) => commitRead(state, bytes),
       },
     };
     return state;
@@ -204,6 +216,18 @@ export function createStreamMux(options: StreamMuxOptions & { link: BinaryLink }
   function push(stream: StreamState, chunk: Buffer): void {
     if (stream.phase !== 'open' || chunk.length === 0) return;
     stream.queue.push(chunk);
+    queued(stream);
+  }
+
+  function commitRead(stream: StreamState, bytes: number): void {
+    // Closing or gone: what was read after the local end finished is dropped, as push drops it.
+    if (stream.phase !== 'open' || bytes === 0) return;
+    stream.queue.commitTail(bytes);
+    queued(stream);
+  }
+
+  /** Bytes were added to the stream's queue: pause its source at half a window, schedule. */
+  function queued(stream: StreamState): void {
     if (stream.queue.length > stats.peakQueuedBytes) stats.peakQueuedBytes = stream.queue.length;
     if (!stream.sourcePaused && stream.queue.length >= pauseAt) {
       stream.sourcePaused = true;

@@ -42,6 +42,22 @@ export interface MuxStream {
   end(reason?: string): void;
   /** Bytes waiting for credit or link space (never more than the stream's window). */
   queuedBytes(): number;
+  /**
+   * For a source that reads into memory it is given (a TCP socket in Node's `onread` mode),
+   * instead of `push`: the free region at the tail of the stream's send queue that the next
+   * read may fill, so the bytes are not copied again. Each call takes back the region the
+   * previous call returned, and the mux keeps the returned region in place and untouched
+   * until then, however long the source stays paused. Undefined once the stream is no
+   * longer open: read into memory of your own and drop the bytes. Do not call `push` after
+   * the first call. Optional: ends that are not this mux (e.g. replica routing) lack it.
+   */
+  readTarget?(): Buffer | undefined;
+  /**
+   * The read into the region of the last `readTarget()` put `bytes` bytes at its start:
+   * queue them as `push` would (pausing the source at half a window). Ignored once the
+   * stream is no longer open.
+   */
+  commitRead?(bytes: number): void;
 }
 
 /** Error codes of a failed open, as the opener sees them. */

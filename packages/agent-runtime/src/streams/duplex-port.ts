@@ -1,6 +1,11 @@
 import type { Duplex } from 'node:stream';
-import { readIntoReusedBuffer } from './reused-read-buffer';
-import type { AttachPort } from '@streamspace/stream-mux';
+import {
+  readIntoProvidedBuffers,
+  readIntoReusedBuffer,
+  sharedReadBuffer,
+  type ReadSink,
+} from './reused-read-buffer';
+import type { AttachPort, MuxStream } from '@streamspace/stream-mux';
 
 /**
  * The local end of a stream as a Node Duplex (a TCP socket to the session): its reads feed
@@ -19,10 +24,14 @@ export function duplexPort(duplex: Duplex): AttachPort {
       finish(`socket error ${error.code ?? ''}`.trim()),
     );
     duplex.on('close', () => finish('socket closed'));
-    // stream.push copies what it is given, so a TCP socket can read into one reused buffer.
-    if (!readIntoReusedBuffer(duplex, (chunk) => stream.push(chunk))) {
-      duplex.on('data', (chunk: Buffer) => stream.push(chunk));
-    }
+    // A TCP socket reads straight into the tail of the stream's send queue (one copy less
+    // per byte: the queue is what the link scheduler masks into the outgoing message), or,
+    // where the mux cannot offer that, into one reused buffer that stream.push copies from.
+    const sink = queueReadSink(stream);
+    const switched =
+      (sink !== undefined && readIntoProvidedBuffers(duplex, sink)) ||
+      readIntoReusedBuffer(duplex, (chunk) => stream.push(chunk));
+    if (!switched) duplex.on('data', (chunk: Buffer) => stream.push(chunk));
     // It may have died between connecting and being attached (its 'close' already fired).
     if (duplex.destroyed) queueMicrotask(() => finish('socket closed'));
     return {
@@ -44,5 +53,19 @@ export function duplexPort(duplex: Duplex): AttachPort {
         }
       },
     };
+  };
+}
+
+/**
+ * Reads into the stream's send queue. Once the stream is no longer open (its bytes are
+ * dropped anyway) reads go into the shared scratch buffer.
+ */
+function queueReadSink(stream: MuxStream): ReadSink | undefined {
+  const { readTarget, commitRead } = stream;
+  if (readTarget === undefined || commitRead === undefined) return undefined;
+  return {
+    buffered: (chunk) => stream.push(chunk),
+    nextBuffer: () => readTarget() ?? sharedReadBuffer(),
+    read: (bytes) => commitRead(bytes),
   };
 }

@@ -7,10 +7,10 @@ import { Socket } from 'node:net';
 const READ_BUFFER_BYTES = 64 * 1024;
 
 /**
- * One buffer all session-socket reads of this process go into. Safe to share: a read's
+ * One buffer all session-socket reads of this process may go into. Safe to share: a read's
  * callback runs to completion on the one JS thread and copies the bytes out before the next.
  */
-let sharedReadBuffer: Buffer | undefined;
+let shared: Buffer | undefined;
 
 /** The private symbols behind net.Socket's `onread` option, found on a probe socket. */
 const onreadSymbols = (() => {
@@ -32,6 +32,28 @@ interface UserBufferHandle {
   useUserBuffer?(buffer: Uint8Array): void;
 }
 
+/** Where reads of a socket switched by `readIntoProvidedBuffers` go. */
+export interface ReadSink {
+  /** Bytes Node had already read before the switch, in its own buffers, in order. */
+  buffered(chunk: Buffer): void;
+  /**
+   * The memory the next read goes into (asked for once at the switch and after every read).
+   * It must stay valid and untouched by anyone else until the following call.
+   */
+  nextBuffer(): Buffer;
+  /** A read put `bytes` bytes (> 0) at the start of `buffer`, the last `nextBuffer()`. */
+  read(bytes: number, buffer: Buffer): void;
+}
+
+/**
+ * The process's shared read buffer: for reads whose bytes are handled (copied or dropped)
+ * before the callback returns, since the next read of any socket overwrites it.
+ */
+export function sharedReadBuffer(): Buffer {
+  shared ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  return shared;
+}
+
 /**
  * Switch an already connected TCP socket to Node's `onread` mode (net.Socket option
  * `onread`, which the drivers' connect() cannot be asked for): every read lands in one
@@ -46,6 +68,21 @@ interface UserBufferHandle {
  * duplex is not a plain TCP socket or this Node does not expose the mechanism.
  */
 export function readIntoReusedBuffer(socket: unknown, onChunk: (chunk: Buffer) => void): boolean {
+  return readIntoProvidedBuffers(socket, {
+    buffered: onChunk,
+    nextBuffer: sharedReadBuffer,
+    read: (bytes, buffer) => onChunk(buffer.subarray(0, bytes)),
+  });
+}
+
+/**
+ * Like `readIntoReusedBuffer`, but every read goes into the buffer `sink.nextBuffer()`
+ * returned after the read before (Node's `onread.buffer` given as a function): a stream
+ * mux reads straight into the tail of a stream's send queue this way. Node keeps a
+ * reference to the buffer of the pending read, so it stays alive even if the sink drops it.
+ * Same conditions and return value as `readIntoReusedBuffer`.
+ */
+export function readIntoProvidedBuffers(socket: unknown, sink: ReadSink): boolean {
   if (onreadSymbols === undefined || !(socket instanceof Socket)) return false;
   // A TLS socket's handle decrypts into buffers of its own: leave it alone.
   if ((socket as Socket & { encrypted?: boolean }).encrypted === true) return false;
@@ -54,17 +91,18 @@ export function readIntoReusedBuffer(socket: unknown, onChunk: (chunk: Buffer) =
     return false;
   }
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read()) {
-    onChunk(chunk);
+    sink.buffered(chunk);
   }
-  sharedReadBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const first = sink.nextBuffer();
   const fields = socket as unknown as Record<symbol, unknown>;
-  fields[onreadSymbols.buffer] = sharedReadBuffer;
-  fields[onreadSymbols.gen] = null;
+  fields[onreadSymbols.buffer] = first;
+  // Node calls the generator after each read and reads next into what it returns.
+  fields[onreadSymbols.gen] = sink.nextBuffer;
   fields[onreadSymbols.callback] = (bytes: number, buffer: Buffer) => {
-    onChunk(buffer.subarray(0, bytes));
+    sink.read(bytes, buffer);
     return true;
   };
-  handle.useUserBuffer(sharedReadBuffer);
+  handle.useUserBuffer(first);
   // Reads may have stopped when Node's own buffer filled before the switch.
   socket.resume();
   return true;
