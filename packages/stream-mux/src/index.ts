@@ -3,4 +3,5 @@
 export * from './stream-mux';
 export * from './stream-port';
 export * from './mux-duplex';
+export * from './socket-reads';
 export type { PartsLink } from './link-scheduler';

@@ -1,6 +1,6 @@
-import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { canReadIntoProvidedBuffers, readIntoProvidedBuffers } from '@streamspace/stream-mux';
 import { createLinkSlabPool, type LinkSlabPool } from './link-slab-pool';
 
 /** Most bytes one read may return (Node reads at most 64 KiB by default). */
@@ -21,22 +21,6 @@ export function linkSlabPoolOf(ws: WebSocket): LinkSlabPool | undefined {
   return pools.get(ws);
 }
 
-/** The private symbols behind net.Socket's `onread` option, found on a probe socket. */
-const onreadSymbols = (() => {
-  try {
-    // `onread` is a documented net.Socket option (Node ≥ 12) missing from the constructor's type.
-    const options = { onread: { buffer: () => Buffer.alloc(1), callback: () => true } };
-    const probe = new Socket(options as ConstructorParameters<typeof Socket>[0]);
-    const find = (description: string) =>
-      Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === description);
-    const [buffer, callback, gen] = [find('kBuffer'), find('kBufferCb'), find('kBufferGen')];
-    probe.destroy();
-    return buffer && callback && gen ? { buffer, callback, gen } : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
 /** What this module uses of ws's (private) receiver: a Writable fed with the socket's bytes. */
 interface WsReceiver {
   write(chunk: Buffer): boolean;
@@ -44,10 +28,6 @@ interface WsReceiver {
   _maxPayload?: number;
   writable?: boolean;
   destroyed?: boolean;
-}
-
-interface UserBufferHandle {
-  useUserBuffer?(buffer: Uint8Array): void;
 }
 
 /**
@@ -79,20 +59,13 @@ interface UserBufferHandle {
 export function readLinkIntoSlabs(ws: WebSocket, socket: Duplex): LinkSlabPool | undefined {
   const receiver = (ws as unknown as { _receiver?: WsReceiver })._receiver;
   if (
-    onreadSymbols === undefined ||
     receiver === undefined ||
     receiver._allowSynchronousEvents !== true ||
     ws.extensions !== '' ||
-    !(socket instanceof Socket) ||
-    (socket as Socket & { encrypted?: boolean }).encrypted === true
+    !canReadIntoProvidedBuffers(socket)
   ) {
     return undefined;
   }
-  const handle = (socket as unknown as { _handle?: UserBufferHandle | null })._handle;
-  if (socket.connecting || socket.destroyed || typeof handle?.useUserBuffer !== 'function') {
-    return undefined;
-  }
-  const symbols = onreadSymbols;
   const maxPayload = receiver._maxPayload ?? 0;
   const alignLimit = maxPayload > 0 ? maxPayload + MAX_HEADER_BYTES : UNLIMITED_ALIGN_BYTES;
 
@@ -173,25 +146,20 @@ export function readLinkIntoSlabs(ws: WebSocket, socket: Duplex): LinkSlabPool |
   for (const listener of socket.listeners('data')) {
     socket.removeListener('data', listener as (...args: unknown[]) => void);
   }
-  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read()) {
-    if (slab.length - end < chunk.length) moveToNewSlab(end - start + chunk.length);
-    chunk.copy(slab, end);
-    end += chunk.length;
-  }
+  readIntoProvidedBuffers(socket, {
+    buffered(chunk) {
+      if (slab.length - end < chunk.length) moveToNewSlab(end - start + chunk.length);
+      chunk.copy(slab, end);
+      end += chunk.length;
+    },
+    nextBuffer: nextReadBuffer,
+    read(bytes) {
+      end += bytes;
+      consume();
+    },
+  });
   // Later, as ws itself would: the caller adds its 'message' listener after this returns.
   if (end > 0) process.nextTick(consume);
-
-  const fields = socket as unknown as Record<symbol, unknown>;
-  const first = nextReadBuffer();
-  fields[symbols.buffer] = first;
-  fields[symbols.gen] = nextReadBuffer;
-  fields[symbols.callback] = (bytes: number) => {
-    end += bytes;
-    consume();
-    return true;
-  };
-  handle.useUserBuffer(first);
-  socket.resume();
   pools.set(ws, pool);
   return pool;
 }

@@ -1,11 +1,11 @@
 import type { Duplex } from 'node:stream';
 import {
   readIntoProvidedBuffers,
-  readIntoReusedBuffer,
-  sharedReadBuffer,
+  type AttachPort,
+  type MuxStream,
   type ReadSink,
-} from './reused-read-buffer';
-import type { AttachPort, MuxStream } from '@streamspace/stream-mux';
+} from '@streamspace/stream-mux';
+import { readIntoReusedBuffer, sharedReadBuffer } from './reused-read-buffer';
 
 /**
  * The local end of a stream as a Node Duplex (a TCP socket to the session): its reads feed
