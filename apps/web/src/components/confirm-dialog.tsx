@@ -61,3 +61,27 @@ export function Dialog({
     </dialog>
   );
 }
+
+/** A dialog form's buttons: Cancel, and the submit button, disabled while its request runs. */
+export function FormActions({
+  submitLabel,
+  pending,
+  onCancel,
+  className,
+}: {
+  submitLabel: string;
+  pending: boolean;
+  onCancel: () => void;
+  className?: string;
+}) {
+  return (
+    <div className={className ? `dialog-actions ${className}` : 'dialog-actions'}>
+      <button type="button" className="btn" onClick={onCancel}>
+        Cancel
+      </button>
+      <button type="submit" className="btn btn-primary" disabled={pending}>
+        {submitLabel}
+      </button>
+    </div>
+  );
+}

@@ -3,7 +3,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
 import { agentsApi } from '../../api/admin-api';
 import { errorMessage } from '../../api/api-error';
-import { Dialog } from '../../components/confirm-dialog';
+import { Dialog, FormActions } from '../../components/confirm-dialog';
 import { CopyButton } from '../../components/copy-button';
 import { InlineError } from '../../components/error-panel';
 
@@ -71,14 +71,7 @@ export function EnrollmentDialog({ onClose }: { onClose: () => void }) {
             onChange={(event) => setExpiresInMinutes(Number(event.target.value))}
           />
           <InlineError message={create.error ? errorMessage(create.error) : null} />
-          <div className="dialog-actions">
-            <button type="button" className="btn" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-              Create token
-            </button>
-          </div>
+          <FormActions submitLabel="Create token" pending={create.isPending} onCancel={onClose} />
         </form>
       )}
     </Dialog>

@@ -2,6 +2,7 @@ import { CreateTemplateRequest, type Template } from '@streamspace/protocol';
 import { useState } from 'react';
 import { InlineError } from '../../components/error-panel';
 import { CommandLineError, formatCommandLine, parseCommandLine } from './command-line';
+import { FormActions } from '../../components/confirm-dialog';
 
 type Draft = Record<
   | 'id'
@@ -172,14 +173,12 @@ export function TemplateForm({
       <div className="field-wide">
         <InlineError message={errors ?? serverError} />
       </div>
-      <div className="dialog-actions field-wide">
-        <button type="button" className="btn" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={pending}>
-          {template ? 'Save changes' : 'Create template'}
-        </button>
-      </div>
+      <FormActions
+        className="field-wide"
+        submitLabel={template ? 'Save changes' : 'Create template'}
+        pending={pending}
+        onCancel={onCancel}
+      />
     </form>
   );
 }

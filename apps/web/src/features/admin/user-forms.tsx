@@ -5,6 +5,7 @@ import { usersApi } from '../../api/admin-api';
 import { errorMessage } from '../../api/api-error';
 import { queryKeys } from '../../api/query-keys';
 import { InlineError } from '../../components/error-panel';
+import { FormActions } from '../../components/confirm-dialog';
 
 function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
   return error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
@@ -57,14 +58,7 @@ export function NewUserForm({ onDone }: { onDone: () => void }) {
         <option value="admin">admin</option>
       </select>
       <InlineError message={invalid ?? (create.error ? errorMessage(create.error) : null)} />
-      <div className="dialog-actions">
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          Create user
-        </button>
-      </div>
+      <FormActions submitLabel="Create user" pending={create.isPending} onCancel={onDone} />
     </form>
   );
 }
@@ -96,14 +90,7 @@ export function PasswordForm({ userId, onDone }: { userId: string; onDone: () =>
         onChange={(event) => setPassword(event.target.value)}
       />
       <InlineError message={invalid ?? (reset.error ? errorMessage(reset.error) : null)} />
-      <div className="dialog-actions">
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={reset.isPending}>
-          Set password
-        </button>
-      </div>
+      <FormActions submitLabel="Set password" pending={reset.isPending} onCancel={onDone} />
     </form>
   );
 }
@@ -154,14 +141,7 @@ export function LimitsForm({ user, onDone }: { user: User; onDone: () => void })
         onChange={(event) => setMax(event.target.value)}
       />
       <InlineError message={invalid ?? (save.error ? errorMessage(save.error) : null)} />
-      <div className="dialog-actions">
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          Save limits
-        </button>
-      </div>
+      <FormActions submitLabel="Save limits" pending={save.isPending} onCancel={onDone} />
     </form>
   );
 }
