@@ -24,6 +24,32 @@ async function arrived(socket: RawAgentSocket): Promise<void> {
   await Promise.race([pong, closed]);
 }
 
+/**
+ * A new agent link whose hello work (the hub's hello listeners) stays unfinished until
+ * `release()`: its later messages queue behind it, as in a reconnect storm.
+ */
+async function connectWithSlowHello(cp: ControlPlane) {
+  const identity = await registerAgent(cp);
+  let finish = () => {};
+  const helloWork = new Promise<void>((resolve) => (finish = resolve));
+  // Hello listeners run after the welcome is sent and before the link's next message.
+  const off = cp.app.hub.onAgentHello(async (agentId) => {
+    if (agentId === identity.agentId) await helloWork;
+  });
+  const socket = RawAgentSocket.forAgent(cp.url, identity);
+  assert.equal(await socket.opened, true);
+  socket.hello(identity);
+  await waitFor('welcome', () => socket.ofType('welcome').length > 0);
+  return {
+    identity,
+    socket,
+    release() {
+      finish();
+      off();
+    },
+  };
+}
+
 // Found by bench/control-plane-scale.ts: with 2,000 agents connecting at once, hello work
 // (reconciliation queries) queued for seconds and the heartbeats queued behind it on the same
 // link; the hub closed hundreds of live agents with 4009, which would reconnect into the storm.
@@ -42,17 +68,7 @@ describe('agent hub: liveness is the arrival of messages, not their handling (fa
   });
 
   it('an agent heartbeating while its hello is still being handled stays connected', async () => {
-    const identity = await registerAgent(cp);
-    let release = () => {};
-    const helloWork = new Promise<void>((resolve) => (release = resolve));
-    // Hello listeners run after the welcome is sent and before the link's next message.
-    const off = cp.app.hub.onAgentHello(async (agentId) => {
-      if (agentId === identity.agentId) await helloWork;
-    });
-    const socket = RawAgentSocket.forAgent(cp.url, identity);
-    assert.equal(await socket.opened, true);
-    socket.hello(identity);
-    await waitFor('welcome', () => socket.ofType('welcome').length > 0);
+    const { identity, socket, release } = await connectWithSlowHello(cp);
 
     for (let second = 2; second <= 12; second += 2) {
       socket.send({ type: 'heartbeat', activeSessions: 0 });
@@ -65,7 +81,6 @@ describe('agent hub: liveness is the arrival of messages, not their handling (fa
     assert.equal(cp.app.hub.isConnected(identity.agentId), true);
 
     release();
-    off();
     // The queued heartbeats are handled now and the link serves as before.
     socket.send({ type: 'heartbeat', activeSessions: 0 });
     socket.send({ type: 'sync-marker' });
@@ -75,16 +90,7 @@ describe('agent hub: liveness is the arrival of messages, not their handling (fa
   });
 
   it('an agent that falls silent while its hello is handled is still closed with 4009', async () => {
-    const identity = await registerAgent(cp);
-    let release = () => {};
-    const helloWork = new Promise<void>((resolve) => (release = resolve));
-    const off = cp.app.hub.onAgentHello(async (agentId) => {
-      if (agentId === identity.agentId) await helloWork;
-    });
-    const socket = RawAgentSocket.forAgent(cp.url, identity);
-    assert.equal(await socket.opened, true);
-    socket.hello(identity);
-    await waitFor('welcome', () => socket.ofType('welcome').length > 0);
+    const { socket, release } = await connectWithSlowHello(cp);
     socket.send({ type: 'heartbeat', activeSessions: 0 });
     await arrived(socket);
 
@@ -96,7 +102,6 @@ describe('agent hub: liveness is the arrival of messages, not their handling (fa
     assert.equal(socket.closeCode, CloseCode.heartbeatTimeout);
     assert.match(socket.closeReason, /no heartbeat for 5000 ms/);
     release();
-    off();
   });
 });
 
