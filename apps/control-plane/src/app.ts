@@ -84,7 +84,7 @@ export async function createApp({
     databaseUrl = embedded.url;
   }
   const { db, pool } = createDb(databaseUrl);
-  const applied = await migrateToLatest(db as never);
+  const applied = await migrateToLatest(db);
   logger.info({ applied }, 'database migrations applied');
   await ensureAdminUser(db, config.adminPassword, logger);
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { sql } from 'kysely';
 import type { Labels, Platform, SessionState } from '@streamspace/protocol';
-import { createTestDatabase, type TestDatabase } from '@streamspace/test-kit';
+import type { TestDatabase } from '@streamspace/test-kit';
 import { LOAD_SESSION_STATES, selectAgent, type AgentCriteria } from '../src/agents/agent-selector';
 import { createDb } from '../src/db/database';
-import { migrateToLatest } from '../src/db/migrations';
+import { createMigratedDatabase, SEEDED_USER_ID, seedUserAndTemplate } from './migrated-database';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 const TIMEOUT_MS = 30_000;
@@ -61,17 +60,10 @@ describe('agent selection rule over a varied fleet', () => {
   const fleet: SeededAgent[] = [];
 
   before(async () => {
-    database = await createTestDatabase();
-    handle = createDb(database.url);
-    await migrateToLatest(handle.db as never);
+    ({ database, handle } = await createMigratedDatabase());
+    await seedUserAndTemplate(handle);
     const random = prng(7);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-    await sql`
-      INSERT INTO users (id, username, password_hash, role)
-        VALUES ('00000000-0000-4000-8000-000000000001', 'someone', 'x', 'user');
-      INSERT INTO templates (id, name, image, window_manager, resources, home_isolation)
-        VALUES ('terminal', 'Terminal', 'img', 'twm', '{}', 'user');
-    `.execute(handle.db);
     for (let i = 0; i < 300; i++) {
       // Few distinct capacities and loads: many ties in ratio and in load.
       const maxSessions = pick([0, 2, 4, 4, 8]);
@@ -115,7 +107,7 @@ describe('agent selection rule over a varied fleet', () => {
         await handle.db
           .insertInto('sessions')
           .values({
-            userId: '00000000-0000-4000-8000-000000000001',
+            userId: SEEDED_USER_ID,
             templateId: 'terminal',
             platform: agent.platform,
             agentId: agent.id,

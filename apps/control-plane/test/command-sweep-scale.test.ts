@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { systemClock, type ControlPlaneMessage } from '@streamspace/protocol';
-import { createTestDatabase, type TestDatabase } from '@streamspace/test-kit';
+import type { TestDatabase } from '@streamspace/test-kit';
 import { createCommandQueue } from '../src/commands/command-queue';
 import { createDb } from '../src/db/database';
-import { migrateToLatest } from '../src/db/migrations';
+import { createMigratedDatabase, seedUserAndTemplate } from './migrated-database';
 import { createMetrics } from '../src/metrics/metrics';
 import { silentLogger } from './agent-test-harness';
 
@@ -21,14 +21,9 @@ describe('command sweep with more connected agents than PostgreSQL has bind para
   let handle: ReturnType<typeof createDb>;
 
   before(async () => {
-    database = await createTestDatabase();
-    handle = createDb(database.url);
-    await migrateToLatest(handle.db as never);
+    ({ database, handle } = await createMigratedDatabase());
+    await seedUserAndTemplate(handle);
     await sql`
-      INSERT INTO users (id, username, password_hash, role)
-        VALUES ('00000000-0000-4000-8000-000000000001', 'someone', 'x', 'user');
-      INSERT INTO templates (id, name, image, window_manager, resources, home_isolation)
-        VALUES ('terminal', 'Terminal', 'img', 'twm', '{}', 'user');
       INSERT INTO agents (id, name, platform, capacity, status, secret_hash)
         VALUES ('00000000-0000-4000-8000-000000000002', 'a', 'local', '{"maxSessions":1}',
           'online', 'x');

@@ -48,7 +48,7 @@ export interface TestScheduler {
 export async function createLifecycleHarness() {
   const database: TestDatabase = await createTestDatabase();
   const { db } = createDb(database.url, 6);
-  await migrateToLatest(db as never);
+  await migrateToLatest(db);
   const clock = new FakeClock(Date.now());
   const logger = pino({ level: process.env.STREAMSPACE_TEST_LOG_LEVEL ?? 'silent' });
   const changedIds: string[] = [];

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely';
 import { systemClock } from '@streamspace/protocol';
-import { createTestDatabase, type TestDatabase } from '@streamspace/test-kit';
+import type { TestDatabase } from '@streamspace/test-kit';
 import { createCommandQueue } from '../src/commands/command-queue';
 import { createDb } from '../src/db/database';
-import { migrateToLatest } from '../src/db/migrations';
+import { createMigratedDatabase, seedUserAndTemplate } from './migrated-database';
 import type { Database } from '../src/db/schema';
 import { createMetrics } from '../src/metrics/metrics';
 import { createSessionViews } from '../src/sessions/session-view';
@@ -27,9 +27,8 @@ describe('scale indexes (migration 0008)', () => {
   let capturing: Kysely<Database>;
 
   before(async () => {
-    database = await createTestDatabase();
-    handle = createDb(database.url);
-    await migrateToLatest(handle.db as never);
+    ({ database, handle } = await createMigratedDatabase());
+    await seedUserAndTemplate(handle);
     capturing = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: handle.pool }),
       plugins: [new CamelCasePlugin()],
@@ -38,10 +37,6 @@ describe('scale indexes (migration 0008)', () => {
       },
     });
     await sql`
-      INSERT INTO users (id, username, password_hash, role)
-        VALUES ('00000000-0000-4000-8000-000000000001', 'someone', 'x', 'user');
-      INSERT INTO templates (id, name, image, window_manager, resources, home_isolation)
-        VALUES ('terminal', 'Terminal', 'img', 'twm', '{}', 'user');
       INSERT INTO agents (id, name, platform, capacity, status, secret_hash)
         VALUES ('00000000-0000-4000-8000-000000000002', 'a', 'local', '{"maxSessions":1}',
           'online', 'x');

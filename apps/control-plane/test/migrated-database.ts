@@ -1,0 +1,26 @@
+import { sql } from 'kysely';
+import { createTestDatabase, type TestDatabase } from '@streamspace/test-kit';
+import { createDb } from '../src/db/database';
+import { migrateToLatest } from '../src/db/migrations';
+
+/** The user `seedUserAndTemplate` makes. */
+export const SEEDED_USER_ID = '00000000-0000-4000-8000-000000000001';
+
+/** A fresh test database with every migration applied, and a pool on it. */
+export async function createMigratedDatabase(): Promise<{
+  database: TestDatabase;
+  handle: ReturnType<typeof createDb>;
+}> {
+  const database = await createTestDatabase();
+  const handle = createDb(database.url);
+  await migrateToLatest(handle.db);
+  return { database, handle };
+}
+
+/** The rows sessions need besides an agent: user SEEDED_USER_ID and template `terminal`. */
+export async function seedUserAndTemplate(handle: ReturnType<typeof createDb>): Promise<void> {
+  await sql`INSERT INTO users (id, username, password_hash, role)
+    VALUES (${SEEDED_USER_ID}, 'someone', 'x', 'user')`.execute(handle.db);
+  await sql`INSERT INTO templates (id, name, image, window_manager, resources, home_isolation)
+    VALUES ('terminal', 'Terminal', 'img', 'twm', '{}', 'user')`.execute(handle.db);
+}
