@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '@streamspace/test-kit';
 import { tcpConn, wsConn, type Conn } from './clients';
+import { apiClient } from './scale-support';
 
 /** A way from the benchmark's client to the target server. */
 export interface PathUnderTest {
@@ -111,31 +112,22 @@ export async function streamspacePath(targetPort: number): Promise<PathUnderTest
   const adminPassword = `bench-${randomUUID()}`;
   const cp = await spawnTs<{ url: string }>('bench/cp-process.ts', [postgres.url, adminPassword]);
   const base = cp.first.url;
-  const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await response.json()) as Record<string, unknown>;
-    if (!response.ok)
-      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-    return json as any;
-  };
+  const call = apiClient(base);
   const admin = (
-    await call('POST', '/api/v1/auth/login', undefined, {
+    await call<{ token: string }>('POST', '/api/v1/auth/login', {
       username: 'admin',
       password: adminPassword,
     })
   ).token;
-  const enrollment = (await call('POST', '/api/v1/agents/enrollment-tokens', admin, {})).token;
-  const registered = await call('POST', '/api/v1/agents/register', enrollment, {
-    name: 'bench-agent',
-    platform: 'local',
-  });
+  const enrollment = (
+    await call<{ token: string }>('POST', '/api/v1/agents/enrollment-tokens', {}, admin)
+  ).token;
+  const registered = await call<{ agent: { id: string }; agentSecret: string }>(
+    'POST',
+    '/api/v1/agents/register',
+    { name: 'bench-agent', platform: 'local' },
+    enrollment,
+  );
   const agentId: string = registered.agent.id;
 
   const sessionId = randomUUID();
@@ -160,7 +152,12 @@ export async function streamspacePath(targetPort: number): Promise<PathUnderTest
   return {
     name: 'StreamSpace (CP + agent, 2 hops)',
     async connect() {
-      const { url } = await call('POST', `/api/v1/sessions/${sessionId}/connect`, admin);
+      const { url } = await call<{ url: string }>(
+        'POST',
+        `/api/v1/sessions/${sessionId}/connect`,
+        undefined,
+        admin,
+      );
       return wsConn(`${base.replace(/^http/, 'ws')}${url}`);
     },
     processes: [
