@@ -95,6 +95,15 @@ export class LifecycleClient {
     return this.request('DELETE', `/api/v1/sessions/${id}?deleteHome=${deleteHome}`);
   }
 
+  /**
+   * Test clean-up: delete the session with its home and wait (up to 30 s) until it has
+   * stopped, so no Xvnc or container outlives the test. Never throws.
+   */
+  async removeAndWaitStopped(id: string): Promise<void> {
+    await this.remove(id, true).catch(() => {});
+    await this.waitForState(id, ['stopped'], 30_000).catch(() => {});
+  }
+
   /** Wait for one of `states`; fails early (with the reason) on an unexpected `failed`. */
   async waitForState(
     id: string,

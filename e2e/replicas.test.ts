@@ -83,12 +83,7 @@ describe('two control-plane processes on one database; the agent on one, the vie
     await client.waitForState(sessionId, ['running'], 60_000);
   });
   after(async () => {
-    await client?.remove(sessionId, true).catch(() => {});
-    await waitFor(
-      'the session to stop',
-      async () => (await client.get(sessionId)).state === 'stopped',
-      { timeoutMs: 30_000 },
-    ).catch(() => {});
+    await client?.removeAndWaitStopped(sessionId);
     await agent?.close();
     await replicaA?.close();
     await replicaB?.close();

@@ -25,14 +25,7 @@ for (const platform of ['local', 'docker'] as const) {
       await client.waitForState(sessionId, ['running'], 60_000);
     });
     after(async () => {
-      await client?.remove(sessionId, true).catch(() => {});
-      await waitFor(
-        'the session to stop',
-        async () => (await client.get(sessionId)).state === 'stopped',
-        {
-          timeoutMs: 30_000,
-        },
-      ).catch(() => {});
+      await client?.removeAndWaitStopped(sessionId);
       await agent?.close();
       await system?.close();
     });
