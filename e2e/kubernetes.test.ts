@@ -61,19 +61,7 @@ describe('a Kubernetes session through the control plane', () => {
     assert.ok(container, `a running container for pod ${session.details.pod}`);
     return container.Id;
   };
-  const objects = (resource: string) =>
-    cluster.api.store.list(
-      {
-        group: '',
-        version: 'v1',
-        resource,
-        singular: '',
-        kind: '',
-        namespaced: true,
-        shortNames: [],
-      },
-      NAMESPACE,
-    );
+  const objects = (resource: string) => cluster.objects(resource, NAMESPACE);
 
   test('stream pixels from a pod; hibernate keeps the claim and a file; wake brings them back', async () => {
     const created = await client.request<Session>('POST', '/api/v1/sessions', {

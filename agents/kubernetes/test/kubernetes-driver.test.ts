@@ -18,20 +18,7 @@ after(async () => {
 
 const ns = SESSIONS_NAMESPACE;
 const stored = (resource: string, name: string) =>
-  env.server.api.store
-    .list(
-      {
-        group: resource === 'networkpolicies' ? 'networking.k8s.io' : '',
-        version: 'v1',
-        resource,
-        singular: '',
-        kind: '',
-        namespaced: true,
-        shortNames: [],
-      },
-      ns,
-    )
-    .find((object) => object.metadata.name === name);
+  env.server.objects(resource, ns).find((object) => object.metadata.name === name);
 
 async function startFailure(promise: Promise<unknown>): Promise<DriverError> {
   const error = await promise.then(

@@ -10,7 +10,8 @@ import {
   type KubeApiHttpOptions,
 } from './kube-api-http-server';
 import type { ResourceApi } from './resource-api';
-import { findResourceType } from './resource-types';
+import type { KubeObject } from './kube-object';
+import { findResourceType, RESOURCE_TYPES } from './resource-types';
 
 export interface KubeApiServerOptions extends KubeApiHttpOptions {
   /** The Docker engine that runs the pods (default: the local socket). */
@@ -38,6 +39,8 @@ export interface KubeApiServer {
   kubeconfig(namespace?: string): string;
   /** Writes the kubeconfig to a temporary file; returns its path. */
   writeKubeconfig(namespace?: string): Promise<string>;
+  /** The stored objects of a resource (`pods`, `networkpolicies`, …) in a namespace. */
+  objects(resource: string, namespace: string): KubeObject[];
   /** Drops the watch history: any watch from an older resourceVersion gets 410 Gone. */
   compactHistory(): void;
   /** Ends every open watch, abruptly unless `{ abrupt: false }`; returns how many. */
@@ -108,6 +111,11 @@ export async function createKubeApiServer(
     requestLog: http.requestLog,
     kubeconfig: (namespace) => kubeconfigFor(http.url, namespace, options.token),
     writeKubeconfig: (namespace) => writeKubeconfig(http.url, namespace, options.token),
+    objects: (resource, namespace) => {
+      const type = RESOURCE_TYPES.find((candidate) => candidate.resource === resource);
+      if (type === undefined) throw new Error(`the test API server has no resource ${resource}`);
+      return http.api.store.list(type, namespace);
+    },
     compactHistory: () => http.api.store.compact(),
     dropWatches: (dropOptions) => http.dropWatches(dropOptions),
     openWatches: () => http.openWatches(),
