@@ -29,6 +29,14 @@ async function signInAs(page: Page, username: string, password: string): Promise
 
 let sessionId = '';
 
+/** The viewer tab the first test opened, still showing the desktop. */
+async function openViewerTab(): Promise<Page> {
+  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
+  assert.ok(viewer, 'the viewer tab is still open');
+  await waitForDesktop(viewer);
+  return viewer;
+}
+
 test('launch a terminal on the local agent and see and type into the remote desktop', async () => {
   const { page, errors, serverErrors } = await web.browser.newPage();
   await signInAs(page, 'admin', web.system.adminPassword);
@@ -104,9 +112,7 @@ test('hibernate from My sessions: the viewer says so; wake brings the desktop ba
 });
 
 test('the viewer rides out an agent restart: agent offline, then reconnects by itself', async () => {
-  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
-  assert.ok(viewer, 'the viewer tab is still open');
-  await waitForDesktop(viewer);
+  const viewer = await openViewerTab();
 
   await web.agent.pause();
   await viewer
@@ -121,9 +127,7 @@ test('the viewer rides out an agent restart: agent offline, then reconnects by i
 });
 
 test('clipboard both ways: text sent from the panel is pasted remotely and comes back', async () => {
-  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
-  assert.ok(viewer, 'the viewer tab is still open');
-  await waitForDesktop(viewer);
+  const viewer = await openViewerTab();
   await clickRemote(viewer, 0.2, 0.25);
   await viewer.keyboard.type('clear', { delay: 20 });
   await viewer.keyboard.press('Enter');
@@ -176,9 +180,7 @@ test('clipboard both ways: text sent from the panel is pasted remotely and comes
 });
 
 test('view only: keys typed while it is on never reach the desktop', async () => {
-  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
-  assert.ok(viewer, 'the viewer tab is still open');
-  await waitForDesktop(viewer);
+  const viewer = await openViewerTab();
   await clickRemote(viewer, 0.2, 0.25);
   await viewer.keyboard.type('clear', { delay: 20 });
   await viewer.keyboard.press('Enter');
@@ -229,9 +231,7 @@ test('view only: keys typed while it is on never reach the desktop', async () =>
 });
 
 test('remote resize makes the desktop the size of the browser window', async () => {
-  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
-  assert.ok(viewer, 'the viewer tab is still open');
-  await waitForDesktop(viewer);
+  const viewer = await openViewerTab();
   const before = await canvasStats(viewer);
   assert.deepEqual([before?.width, before?.height], [1280, 800]);
   await viewer.getByRole('button', { name: 'Remote resize' }).click();
@@ -270,9 +270,7 @@ test('remote resize makes the desktop the size of the browser window', async () 
 });
 
 test('toolbar: fullscreen on and off, disconnect, then reconnect', async () => {
-  const viewer = web.browser.context.pages().find((p) => p.url().includes('/view'));
-  assert.ok(viewer, 'the viewer tab is still open');
-  await waitForDesktop(viewer);
+  const viewer = await openViewerTab();
   const fullscreen = viewer.getByRole('button', { name: 'Fullscreen' });
   await fullscreen.click();
   await waitFor(
