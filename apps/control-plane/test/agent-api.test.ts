@@ -18,7 +18,9 @@ describe('agents API', () => {
 
   before(async () => {
     database = await createTestDatabase();
-    cp = await startControlPlane(database);
+    // The raw test agents never heartbeat: a long timeout keeps a slow machine from closing
+    // their links in the middle of a test.
+    cp = await startControlPlane(database, { env: { STREAMSPACE_HEARTBEAT_TIMEOUT_MS: '60000' } });
   });
   after(async () => {
     await cp?.app.stop();
