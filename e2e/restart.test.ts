@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LifecycleClient } from './lifecycle-support';
 import { startSystem, type RunningSystem } from './support/start-system';
@@ -6,7 +8,11 @@ import { startSystem, type RunningSystem } from './support/start-system';
 describe('the control plane on its embedded PostgreSQL keeps everything across restarts', () => {
   let system: RunningSystem;
   before(async () => {
-    system = await startSystem({ embeddedPostgres: true, embeddedAgent: 'local' });
+    system = await startSystem({
+      embeddedPostgres: true,
+      embeddedAgent: 'local',
+      ownProcessGroup: true,
+    });
   });
   after(() => system?.close());
 
@@ -65,5 +71,27 @@ describe('the control plane on its embedded PostgreSQL keeps everything across r
     assert.equal(running.stateReason, 'woken from hibernation');
     await third.remove(session.id, true);
     await third.waitForState(session.id, ['stopped'], 60_000);
+  });
+
+  test('Ctrl-C stops it cleanly: PostgreSQL outlives the drain and then stops too', async () => {
+    // A terminal's Ctrl-C signals the whole foreground process group. The embedded PostgreSQL
+    // must not hear it: it has to keep serving while the control plane drains its agents,
+    // releases its lease and marks agents offline, and stop only when told to.
+    const controlPlane = system.controlPlane;
+    await controlPlane.interruptGroup();
+    const output = controlPlane.output();
+    const shutdown = output.slice(output.lastIndexOf('"msg":"shutting down"'));
+    assert.match(shutdown, /"msg":"control plane stopped"/, 'the graceful stop ran to the end');
+    const complaints = shutdown
+      .split('\n')
+      .filter((line) => /"level":(40|50|60)/.test(line))
+      .map((line) => line.slice(0, 300));
+    assert.deepEqual(complaints, [], 'no warning or error while shutting down');
+    assert.equal(controlPlane.exitCode(), 0);
+    assert.equal(
+      existsSync(join(system.dataDir, 'postgres', 'postmaster.pid')),
+      false,
+      'PostgreSQL stopped with it',
+    );
   });
 });

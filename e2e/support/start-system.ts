@@ -18,6 +18,8 @@ export interface StartSystemOptions {
   /** Let the control plane start its own embedded PostgreSQL in the data directory. */
   embeddedPostgres?: boolean;
   dataDir?: string;
+  /** Run the control plane as the leader of its own process group, as a terminal runs it. */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningProcess {
@@ -27,6 +29,13 @@ export interface RunningProcess {
   stop(): Promise<void>;
   /** SIGKILL and wait for exit: a crash. */
   kill(): Promise<void>;
+  /**
+   * SIGINT to the whole process group and wait for exit, as Ctrl-C in a terminal does
+   * (only for a process started with `ownProcessGroup`).
+   */
+  interruptGroup(): Promise<void>;
+  /** The exit code, once it has exited; null while running or when a signal ended it. */
+  exitCode(): number | null;
   /** Whether the process has exited (by itself or by a signal). */
   exited(): boolean;
   readonly pid: number;
@@ -67,7 +76,12 @@ class PortInUseError extends Error {
 }
 
 /** Run a TypeScript entry point of this repository as a child process under tsx. */
-export function runTs(entry: string, args: string[], env: Record<string, string>): RunningProcess {
+export function runTs(
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  { ownProcessGroup = false } = {},
+): RunningProcess {
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', join(REPO_ROOT, entry), ...args],
@@ -75,6 +89,7 @@ export function runTs(entry: string, args: string[], env: Record<string, string>
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: ownProcessGroup,
     },
   );
   let output = '';
@@ -92,6 +107,12 @@ export function runTs(entry: string, args: string[], env: Record<string, string>
     output: () => output,
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
+    async interruptGroup() {
+      if (!ownProcessGroup) throw new Error('interruptGroup needs ownProcessGroup');
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGINT');
+      await exited;
+    },
+    exitCode: () => child.exitCode,
     exited: () => child.exitCode !== null || child.signalCode !== null,
     pid: child.pid ?? -1,
   };
@@ -129,7 +150,9 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
     ...options.env,
   };
   const launch = async (): Promise<RunningProcess> => {
-    const processHandle = runTs('apps/control-plane/src/main.ts', [], env);
+    const processHandle = runTs('apps/control-plane/src/main.ts', [], env, {
+      ownProcessGroup: options.ownProcessGroup,
+    });
     // waitFor retries a throwing probe, so the outcomes that end the wait early are values.
     const outcome = await waitFor(
       `the control plane to be ready on 127.0.0.1:${port}`,

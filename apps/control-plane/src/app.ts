@@ -363,6 +363,7 @@ export async function createApp({
       await feed.close();
       await db.destroy();
       await embedded?.stop();
+      logger.info('control plane stopped');
     },
   };
 }

