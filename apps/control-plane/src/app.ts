@@ -139,7 +139,8 @@ export async function createApp({
     agents,
     guard,
     // Bound late: the session views are built further down, with the VNC proxy's viewer counts.
-    sessionsOfAgent: (agentId) => views.find({ agentId }),
+    sessionsOfAgent: (agentId, query) =>
+      views.page({ agentId }, { limit: query.limit, cursor: query.cursor, states: query.state }),
     // Bound late like sessionsOfAgent: the sessions module is wired further down.
     beforeAgentDeleted: (agentId, actor) => agentEvents.onAgentDeleted(agentId, actor),
     onAgentDeleted: async (agentId) => {
@@ -313,7 +314,8 @@ export async function createApp({
   registerEventStreamRoutes(http, {
     guard,
     feed,
-    loadSession: async (sessionId) => (await views.find({ sessionId }))[0] ?? null,
+    loadSession: async (sessionId) =>
+      (await views.byId(sessionId, { includeDeleted: false })) ?? null,
     loadAgent: (agentId) => agents.get(agentId).catch(() => null),
   });
   const lifecycle = wireLifecycleScheduler(http, {

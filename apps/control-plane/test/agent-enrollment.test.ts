@@ -121,11 +121,11 @@ describe('agent enrollment and the agent CLI', () => {
     );
 
     // Second start: no token needed, same identity, no new agent row.
-    const countBefore = (await cp.app.agents.list()).length;
+    const countBefore = (await cp.app.agents.list({ limit: 500 })).items.length;
     const second = run(['--url', cp.url, '--credentials-file', credentialsFile]);
     const secondExit = exited(second);
     await online(credentials.agentId);
-    assert.equal((await cp.app.agents.list()).length, countBefore);
+    assert.equal((await cp.app.agents.list({ limit: 500 })).items.length, countBefore);
     second.kill('SIGTERM');
     assert.equal(await secondExit, 0);
   });

@@ -121,8 +121,8 @@ describe('idle and maximum-duration policy (FakeClock, real PostgreSQL)', () => 
     await h.advance(6 * MINUTE, [s]);
     assert.equal((await h.eventsOf(id)).filter((e) => e.kind === 'warning').length, 1);
     const [view] = await h.sessions
-      .list(h.principal, 'own')
-      .then((all) => all.filter((x) => x.id === id));
+      .list(h.principal, { scope: 'own', limit: 100 })
+      .then((page) => page.items.filter((x) => x.id === id));
     assert.ok(view?.hibernateAt, 'the UI gets a countdown');
     assert.equal(Date.parse(view.hibernateAt) - Date.parse(view.lastActivityAt), 10 * MINUTE);
 
@@ -274,13 +274,15 @@ describe('two control-plane schedulers on one database', () => {
 
   test("a crashed leader's lease is taken over once it expires", async () => {
     await h.db.deleteFrom('leases').execute();
-    // A holder that died without releasing: its lease runs out 400 ms from now (database time).
+    // A holder that died without releasing. Its lease is valid for an hour while the survivor
+    // is refused (a lease that ran out 400 ms after the insert could expire before a slow
+    // machine asked), then its last renewal runs out 300 ms from now (database time).
     await sql`INSERT INTO leases (name, holder, expires_at)
-      VALUES (${SCHEDULER_LEASE_NAME}, 'crashed-replica', now() + interval '400 milliseconds')`.execute(
-      h.db,
-    );
+      VALUES (${SCHEDULER_LEASE_NAME}, 'crashed-replica', now() + interval '1 hour')`.execute(h.db);
     const b = h.newScheduler({}, 'replica-survivor');
     assert.equal((await b.scheduler.runOnce()).leader, false, 'not while the lease is valid');
+    await sql`UPDATE leases SET expires_at = now() + interval '300 milliseconds'
+      WHERE name = ${SCHEDULER_LEASE_NAME}`.execute(h.db);
     await waitFor(
       'the survivor to take the lease',
       async () => (await b.scheduler.runOnce()).leader,

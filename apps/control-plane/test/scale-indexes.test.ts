@@ -18,9 +18,10 @@ interface Captured {
 
 const SESSIONS = 30_000;
 
-// Migration 0008 (found by bench/control-plane-scale.ts): the queries the services really
-// issue, captured as they run, are planned on the new indexes at the benchmark's scale.
-describe('scale indexes (migration 0008)', () => {
+// Migrations 0008 (found by bench/control-plane-scale.ts) and 0009 (pagination): the queries
+// the services really issue, captured as they run, are planned on the indexes at the
+// benchmark's scale.
+describe('scale indexes (migrations 0008, 0009)', () => {
   let database: TestDatabase;
   let handle: ReturnType<typeof createDb>;
   let captured: Captured[] = [];
@@ -62,7 +63,7 @@ describe('scale indexes (migration 0008)', () => {
     return result.rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n');
   }
 
-  it('the session list walks sessions_listed instead of sorting every session', async () => {
+  it('every page of the session list walks sessions_page (0009) instead of sorting', async () => {
     const views = createSessionViews({
       db: capturing,
       viewerCount: () => 0,
@@ -70,12 +71,18 @@ describe('scale indexes (migration 0008)', () => {
       defaultMaxDurationMinutes: 60,
     });
     captured = [];
-    const sessions = await views.find({});
-    assert.equal(sessions.length, 1000, 'the newest 1,000 sessions that are not deleted');
-    assert.ok(sessions.every((session) => session.state === 'stopped'));
-    const list = captured.find((query) => query.sql.includes('from "sessions"'));
-    assert.ok(list, 'the list query ran');
-    assert.match(await plan(list), /Index Scan using sessions_listed/);
+    const first = await views.page({}, { limit: 500 });
+    assert.equal(first.items.length, 500, 'a full page of the sessions that are not deleted');
+    assert.ok(first.nextCursor, 'more pages follow');
+    const second = await views.page({}, { limit: 500, cursor: first.nextCursor });
+    assert.equal(second.items.length, 500);
+    assert.ok(
+      (second.items[0]?.createdAt ?? '') < (first.items.at(-1)?.createdAt ?? ''),
+      'the second page goes on where the first ended',
+    );
+    const lists = captured.filter((query) => query.sql.includes('from "sessions"'));
+    assert.equal(lists.length, 2, 'both list queries ran');
+    for (const list of lists) assert.match(await plan(list), /Index Scan using sessions_page/);
   });
 
   it('the command sweep finds late commands on agent_commands_open', async () => {

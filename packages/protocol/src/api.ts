@@ -24,6 +24,40 @@ const Username = z
   .regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'lowercase letters, digits, . _ -; 2–32 characters');
 const Password = z.string().min(8).max(256);
 
+// ---- pages ----------------------------------------------------------------------------
+
+/** Items per page of a paginated list when the request does not say (`limit`). */
+export const PAGE_LIMIT_DEFAULT = 100;
+/** The most items one page may hold; a larger `limit` is refused with 400. */
+export const PAGE_LIMIT_MAX = 500;
+
+/** `limit` as a query string: a whole number from 1 to PAGE_LIMIT_MAX. */
+const PageLimit = z
+  .string()
+  .regex(/^[0-9]{1,6}$/, 'a whole number')
+  .transform(Number)
+  .pipe(z.int().min(1).max(PAGE_LIMIT_MAX))
+  .default(PAGE_LIMIT_DEFAULT);
+
+/**
+ * `cursor`: the `nextCursor` of the previous page, passed back unchanged. It is opaque: the
+ * server decodes it and answers 400 `invalid_cursor` to one it did not make.
+ */
+const PageCursor = z.string().min(1).max(1024).optional();
+
+/** A query parameter listing values: `a,b`, or repeated as `x=a&x=b`. */
+function listParam<T extends z.ZodEnum>(values: T) {
+  return z
+    .preprocess(
+      (input) =>
+        typeof input === 'string' || Array.isArray(input)
+          ? [input].flat().flatMap((value) => String(value).split(','))
+          : input,
+      z.array(values).min(1).max(values.options.length),
+    )
+    .optional();
+}
+
 // ---- auth & users ---------------------------------------------------------------------
 
 export const LoginRequest = z.object({
@@ -143,6 +177,15 @@ export const Agent = z.object({
 });
 export type Agent = z.infer<typeof Agent>;
 
+/** `GET /agents`: agents by name, a page at a time, optionally of some statuses or platforms. */
+export const AgentListQuery = z.object({
+  limit: PageLimit,
+  cursor: PageCursor,
+  status: listParam(AgentStatus),
+  platform: listParam(Platform),
+});
+export type AgentListQuery = z.infer<typeof AgentListQuery>;
+
 export const RegisterAgentRequest = z.object({
   /** Optional id the agent asks for; refused if another agent already has it. */
   agentId: Uuid.optional(),
@@ -238,7 +281,18 @@ export type CreateSessionRequest = z.infer<typeof CreateSessionRequest>;
 /** `GET /sessions?scope=`: own sessions, or every user's for admins. */
 export const SessionListScope = z.enum(['own', 'all']);
 export type SessionListScope = z.infer<typeof SessionListScope>;
-export const SessionListQuery = z.object({ scope: SessionListScope.default('own') });
+export const SessionListQuery = z.object({
+  scope: SessionListScope.default('own'),
+  limit: PageLimit,
+  cursor: PageCursor,
+  /** Only sessions in these states: `state=running,hibernated` or `state=a&state=b`. */
+  state: listParam(SessionState),
+});
+export type SessionListQuery = z.infer<typeof SessionListQuery>;
+
+/** `GET /agents/:id/sessions`: the same pages as `GET /sessions`, without a scope. */
+export const AgentSessionListQuery = SessionListQuery.omit({ scope: true });
+export type AgentSessionListQuery = z.infer<typeof AgentSessionListQuery>;
 
 export const DeleteSessionQuery = z.object({
   deleteHome: z.enum(['true', 'false']).default('false'),
@@ -283,3 +337,16 @@ export type HealthResponse = z.infer<typeof HealthResponse>;
 export function listOf<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item) });
 }
+
+/**
+ * One page of a keyset-paginated list: `nextCursor` fetches the page after it and is null on
+ * the last page (GET /sessions, /agents, /agents/:id/sessions; docs/api.md "Pagination").
+ */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export const SessionPage = pageOf(Session);
+export type SessionPage = z.infer<typeof SessionPage>;
+export const AgentPage = pageOf(Agent);
+export type AgentPage = z.infer<typeof AgentPage>;

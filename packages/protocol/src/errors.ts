@@ -24,6 +24,8 @@ export const ERROR_CODES = [
   'origin_forbidden',
   'session_not_running',
   'rate_limited',
+  /** A page `cursor` the server did not make (malformed, truncated, of another list). */
+  'invalid_cursor',
   'internal',
 ] as const;
 export const ErrorCode = z.enum(ERROR_CODES);

@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
+  AgentListQuery,
+  AgentSessionListQuery,
   CreateEnrollmentTokenRequest,
   RegisterAgentRequest,
   UpdateAgentRequest,
-  type Session,
+  type SessionPage,
 } from '@streamspace/protocol';
 import type { RequestAuth } from '../auth/request-auth';
 import type { Db } from '../db/database';
@@ -17,8 +19,8 @@ export interface AgentRoutesDeps {
   db: Db;
   agents: AgentService;
   guard: RequestAuth;
-  /** Sessions placed on an agent (the sessions module's mapping when it has one). */
-  sessionsOfAgent: (agentId: string) => Promise<Session[]>;
+  /** A page of the sessions placed on an agent (the sessions module's views). */
+  sessionsOfAgent: (agentId: string, query: AgentSessionListQuery) => Promise<SessionPage>;
   /** Runs before an agent row is deleted: settle the sessions placed on it. */
   beforeAgentDeleted: (agentId: string, actor: string) => Promise<void>;
   /** Runs after an agent row is deleted: close its socket, settle its open commands. */
@@ -48,10 +50,10 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
     return reply.status(201).send(await agents.register(token, body));
   });
 
-  // admin
+  // admin: a page of agents by name (docs/api.md "Pagination")
   app.get('/api/v1/agents', async (request) => {
     await guard.requireAdmin(request);
-    return { items: await agents.list() };
+    return agents.list(parseInput(AgentListQuery, request.query, 'query'));
   });
 
   // admin
@@ -85,12 +87,13 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRoutesDeps)
     return agents.heartbeat(id);
   });
 
-  // admin
+  // admin: a page of its sessions, newest first, like GET /sessions
   app.get('/api/v1/agents/:id/sessions', async (request) => {
     await guard.requireAdmin(request);
     const id = parseIdParam(request.params, 'agent');
+    const query = parseInput(AgentSessionListQuery, request.query, 'query');
     await agents.get(id);
-    return { items: await deps.sessionsOfAgent(id) };
+    return deps.sessionsOfAgent(id, query);
   });
 
   // admin

@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Expression, Kysely, SqlBool } from 'kysely';
+import { z } from 'zod';
 import type {
   Agent,
   AgentCommand,
+  AgentListQuery,
+  AgentPage,
+  AgentStatus,
   Clock,
   CreateEnrollmentTokenRequest,
   CreateEnrollmentTokenResponse,
@@ -16,6 +20,7 @@ import { generateSecret, hashSecret } from '../auth/secrets';
 import type { Db } from '../db/database';
 import type { AgentCommandRow, AgentRow, Database } from '../db/schema';
 import { ApiError } from '../http/api-error';
+import { createPageCursor } from '../http/page-cursor';
 import {
   LOAD_SESSION_STATES,
   platformAvailability,
@@ -30,6 +35,9 @@ export interface AgentServiceDeps {
   /** Silence after which an agent counts as offline, in ms (config.heartbeatTimeoutMs). */
   heartbeatTimeoutMs: number;
 }
+
+/** The name of the last agent of a page (names are unique). */
+const agentCursor = createPageCursor('agents', z.tuple([z.string().min(1).max(255)]));
 
 export type AgentService = ReturnType<typeof createAgentService>;
 
@@ -175,10 +183,44 @@ export function createAgentService({ db, clock, heartbeatTimeoutMs }: AgentServi
     return { agentId: row.id, agentSecret };
   }
 
-  async function list(): Promise<Agent[]> {
-    return (await withLoad().orderBy('agents.name').execute()).map((row) =>
-      toAgent(row, Number(row.load ?? 0)),
-    );
+  /**
+   * A page of agents by name (unique, so a stable keyset order on its UNIQUE index), with
+   * only the statuses and platforms asked for. Status is filtered with toAgent's rule.
+   */
+  async function list(request: AgentListQuery): Promise<AgentPage> {
+    const after = request.cursor === undefined ? undefined : agentCursor.decode(request.cursor);
+    let query = withLoad()
+      .orderBy('agents.name')
+      // One more than asked: whether it exists says whether there is a next page.
+      .limit(request.limit + 1);
+    if (after !== undefined) query = query.where('agents.name', '>', after[0]);
+    if (request.platform !== undefined)
+      query = query.where('agents.platform', 'in', request.platform);
+    const statuses = request.status;
+    if (statuses !== undefined) {
+      const freshSince = new Date(clock.now() - heartbeatTimeoutMs);
+      query = query.where((eb) => {
+        const online = eb.and([
+          eb('agents.status', '=', 'online'),
+          eb('agents.connectedReplica', 'is not', null),
+          eb('agents.lastHeartbeatAt', '>=', freshSince),
+        ]);
+        const byStatus: Record<AgentStatus, Expression<SqlBool>> = {
+          draining: eb('agents.draining', '=', true),
+          online: eb.and([eb('agents.draining', '=', false), online]),
+          offline: eb.and([eb('agents.draining', '=', false), eb.not(online)]),
+        };
+        return eb.or(statuses.map((status) => byStatus[status]));
+      });
+    }
+    const rows = await query.execute();
+    const pageRows = rows.slice(0, request.limit);
+    const last = pageRows.at(-1);
+    return {
+      items: pageRows.map((row) => toAgent(row, Number(row.load ?? 0))),
+      nextCursor:
+        rows.length > request.limit && last !== undefined ? agentCursor.encode([last.name]) : null,
+    };
   }
 
   async function get(id: string): Promise<Agent> {

@@ -8,6 +8,7 @@ import * as agentCapacityFromAdmin from './migrations/0005-agent-capacity-from-a
 import * as replicas from './migrations/0006-replicas';
 import * as replicaViewers from './migrations/0007-replica-viewers';
 import * as scaleIndexes from './migrations/0008-scale-indexes';
+import * as pageIndexes from './migrations/0009-page-indexes';
 
 /** Versioned migrations, applied in name order at start. Append; never edit a released one. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0006-replicas': replicas,
   '0007-replica-viewers': replicaViewers,
   '0008-scale-indexes': scaleIndexes,
+  '0009-page-indexes': pageIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -20,6 +20,7 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
   origin_forbidden: 403,
   session_not_running: 409,
   rate_limited: 429,
+  invalid_cursor: 400,
   internal: 500,
 };
 

@@ -16,11 +16,10 @@ export function registerSessionRoutes(
       .send(await sessions.create(principal, parseInput(CreateSessionRequest, request.body)));
   });
 
-  // signed in: own sessions; admins may ask for scope=all
+  // signed in: a page of own sessions; admins may ask for scope=all (docs/api.md "Pagination")
   app.get('/api/v1/sessions', async (request) => {
     const principal = await guard.requireUser(request);
-    const { scope } = parseInput(SessionListQuery, request.query, 'query');
-    return { items: await sessions.list(principal, scope) };
+    return sessions.list(principal, parseInput(SessionListQuery, request.query, 'query'));
   });
 
   // owner, admin

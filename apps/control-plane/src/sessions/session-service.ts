@@ -6,6 +6,8 @@ import type {
   CreateSessionRequest,
   Session,
   SessionEvent,
+  SessionListQuery,
+  SessionPage,
   SessionState,
 } from '@streamspace/protocol';
 import { actorOf, isAdmin, type Principal } from '../auth/principal';
@@ -60,7 +62,7 @@ export function createSessionService({
   }
 
   async function view(sessionId: string): Promise<Session> {
-    const [session] = await views.find({ sessionId, includeDeleted: true });
+    const session = await views.byId(sessionId, { includeDeleted: true });
     if (session === undefined) throw new ApiError('not_found', 'session not found');
     return session;
   }
@@ -140,10 +142,15 @@ export function createSessionService({
     return view(sessionId);
   }
 
-  async function list(principal: Principal, scope: 'own' | 'all'): Promise<Session[]> {
-    if (scope === 'all' && !isAdmin(principal))
+  /** A page of the principal's own sessions, or of everyone's (scope=all, admins only). */
+  async function list(principal: Principal, query: SessionListQuery): Promise<SessionPage> {
+    if (query.scope === 'all' && !isAdmin(principal))
       throw new ApiError('forbidden', 'scope=all needs the admin role');
-    return views.find(scope === 'all' ? {} : { userId: principal.userId });
+    return views.page(query.scope === 'all' ? {} : { userId: principal.userId }, {
+      limit: query.limit,
+      cursor: query.cursor,
+      states: query.state,
+    });
   }
 
   async function get(principal: Principal, sessionId: string): Promise<Session> {

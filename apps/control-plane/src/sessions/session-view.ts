@@ -1,6 +1,10 @@
-import type { Session, SessionEvent } from '@streamspace/protocol';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { Uuid } from '@streamspace/protocol';
+import type { Session, SessionEvent, SessionPage, SessionState } from '@streamspace/protocol';
 import type { Db } from '../db/database';
-import type { SessionEventRow } from '../db/schema';
+import type { SessionEventRow, SessionRow } from '../db/schema';
+import { createPageCursor } from '../http/page-cursor';
 
 export interface SessionViewDeps {
   db: Db;
@@ -19,6 +23,27 @@ export interface SessionFilter {
   includeDeleted?: boolean;
 }
 
+/** What a list request asks for, validated at the edge (SessionListQuery). */
+export interface SessionPageRequest {
+  limit: number;
+  cursor?: string | undefined;
+  states?: SessionState[] | undefined;
+}
+
+interface SessionViewRow extends SessionRow {
+  username: string;
+  userIdleMinutes: number | null;
+  userMaxMinutes: number | null;
+  templateName: string;
+  agentName: string | null;
+}
+
+/** (created_at to the microsecond, as PostgreSQL keeps it; id) of the last row of a page. */
+const sessionCursor = createPageCursor(
+  'sessions',
+  z.tuple([z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/), Uuid]),
+);
+
 export type SessionViews = ReturnType<typeof createSessionViews>;
 
 /** Reads sessions as the API shows them: joined with user, template and agent names. */
@@ -29,7 +54,7 @@ export function createSessionViews({
   defaultIdleMinutes,
   defaultMaxDurationMinutes,
 }: SessionViewDeps) {
-  async function find(filter: SessionFilter): Promise<Session[]> {
+  function select(filter: SessionFilter) {
     let query = db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.userId')
@@ -42,14 +67,61 @@ export function createSessionViews({
         'users.maxDurationMinutes as userMaxMinutes',
         'templates.name as templateName',
         'agents.name as agentName',
-      ])
-      .orderBy('sessions.createdAt', 'desc')
-      .limit(1000);
+      ]);
     if (filter.sessionId !== undefined) query = query.where('sessions.id', '=', filter.sessionId);
     if (filter.userId !== undefined) query = query.where('sessions.userId', '=', filter.userId);
     if (filter.agentId !== undefined) query = query.where('sessions.agentId', '=', filter.agentId);
     if (filter.includeDeleted !== true) query = query.where('sessions.deletedAt', 'is', null);
+    return query;
+  }
+
+  /** The session with this id, or undefined (also when deleted, unless includeDeleted). */
+  async function byId(
+    sessionId: string,
+    { includeDeleted }: { includeDeleted: boolean },
+  ): Promise<Session | undefined> {
+    const rows = await select({ sessionId, includeDeleted }).execute();
+    return (await toSessions(rows))[0];
+  }
+
+  /**
+   * One page of the sessions that match, newest first (keyset on created_at desc, id desc:
+   * indexes sessions_page, sessions_user_page, sessions_agent_page of migration 0009).
+   * Rows created after the first page sort before the cursor, so a walk through the pages
+   * returns every older row exactly once.
+   */
+  async function page(filter: SessionFilter, request: SessionPageRequest): Promise<SessionPage> {
+    const after = request.cursor === undefined ? undefined : sessionCursor.decode(request.cursor);
+    let query = select({ ...filter, includeDeleted: false })
+      .select(
+        sql<string>`to_char(sessions.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+          'cursorAt',
+        ),
+      )
+      .orderBy('sessions.createdAt', 'desc')
+      .orderBy('sessions.id', 'desc')
+      // One more than asked: whether it exists says whether there is a next page.
+      .limit(request.limit + 1);
+    if (request.states !== undefined) query = query.where('sessions.state', 'in', request.states);
+    if (after !== undefined) {
+      const [createdAt, id] = after;
+      query = query.where(
+        sql<boolean>`(sessions.created_at, sessions.id) < (${createdAt}::timestamptz, ${id}::uuid)`,
+      );
+    }
     const rows = await query.execute();
+    const pageRows = rows.slice(0, request.limit);
+    const last = pageRows.at(-1);
+    return {
+      items: await toSessions(pageRows),
+      nextCursor:
+        rows.length > request.limit && last !== undefined
+          ? sessionCursor.encode([last.cursorAt, last.id])
+          : null,
+    };
+  }
+
+  async function toSessions(rows: SessionViewRow[]): Promise<Session[]> {
     const remote = (await remoteViewerCounts?.(rows.map((row) => row.id))) ?? new Map();
     return rows.map((row) => {
       const idleMinutes = row.idleTimeoutMinutes ?? row.userIdleMinutes ?? defaultIdleMinutes;
@@ -93,7 +165,7 @@ export function createSessionViews({
     return rows.map(toSessionEvent);
   }
 
-  return { find, events };
+  return { byId, page, events };
 }
 
 function toSessionEvent(row: SessionEventRow): SessionEvent {
