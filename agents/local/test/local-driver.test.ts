@@ -225,13 +225,13 @@ describe('local driver start failures', () => {
     await rm(fakeBin, { recursive: true, force: true });
   });
 
-  async function withFakeXvnc(script: string): Promise<SessionDriver> {
+  async function withFakeXvnc(script: string, startTimeoutMs = 400): Promise<SessionDriver> {
     const path = join(fakeBin, 'Xvnc');
     await writeFile(path, `#!/bin/sh\n${script}\n`);
     await chmod(path, 0o755);
     return createLocalDriver({
       dataDir,
-      startTimeoutMs: 400,
+      startTimeoutMs,
       path: `${fakeBin}:${process.env.PATH ?? ''}`,
     });
   }
@@ -263,7 +263,9 @@ describe('local driver start failures', () => {
   });
 
   it('fails with platform_error and Xvnc’s own words when it exits during start', async () => {
-    const driver = await withFakeXvnc('echo "Unrecognized option: -bogus" >&2; exit 1');
+    // A start timeout far beyond the exit: on a busy machine the shell may take longer than
+    // 400 ms to run, and the start must fail because Xvnc exited, not because time ran out.
+    const driver = await withFakeXvnc('echo "Unrecognized option: -bogus" >&2; exit 1', 30_000);
     try {
       const error = await driverError(driver.start(makeLocalSpec()));
       assert.equal(error.code, 'platform_error');
