@@ -152,12 +152,25 @@ describe('session image', { timeout: 5 * 60_000 }, () => {
     const app = [
       'sh',
       '-c',
-      'trap "sleep 1; echo flushed > $HOME/on-term.txt; exit 0" TERM; while :; do sleep 0.1; done',
+      'trap "sleep 1; echo flushed > $HOME/on-term.txt; exit 0" TERM; touch $HOME/trap-set; ' +
+        'while :; do sleep 0.1; done',
     ];
     const { container, ip } = await startContainer(app, [`STREAMSPACE_VNC_PASSWORD=${password}`], {
       Binds: [`${volume}:/home/user`],
     });
     (await connectRfb(ip, password)).close();
+    // The entrypoint starts the app once Xvnc answers: a SIGTERM before the app set its trap
+    // (and before the entrypoint set its own) would end it without the grace period.
+    // (getArchive, drained: dockerode's infoArchive leaves a handle that keeps the process up.)
+    await waitFor('the app to set its SIGTERM trap', () =>
+      container.getArchive({ path: '/home/user/trap-set' }).then(
+        (archive) => {
+          archive.resume();
+          return true;
+        },
+        () => false,
+      ),
+    );
     await container.stop({ t: 10 });
     const state = (await container.inspect()).State;
     assert.equal(state.ExitCode, 0, await logsOf(container));
