@@ -1,11 +1,14 @@
 import {
   Agent,
+  AgentPage,
   CreateEnrollmentTokenResponse,
   CreateTemplateRequest,
   Template,
   User,
   listOf,
+  type AgentStatus,
   type CreateEnrollmentTokenRequest,
+  type Platform,
   type CreateUserRequest,
   type UpdateAgentRequest,
   type UpdateTemplateRequest,
@@ -14,13 +17,22 @@ import {
 import type { z } from 'zod';
 import { apiRequest } from './api-client';
 
-const AgentList = listOf(Agent);
 const TemplateList = listOf(Template);
 const UserList = listOf(User);
 const id = (value: string) => encodeURIComponent(value);
 
+/** Which agents the admin list shows; an absent field means any. */
+export interface AgentListFilter {
+  status?: AgentStatus | undefined;
+  platform?: Platform | undefined;
+}
+
 export const agentsApi = {
-  list: async () => (await apiRequest('GET', '/agents', AgentList)).items,
+  /** One page by name; `cursor` is the previous page's nextCursor. */
+  page: (filter: AgentListFilter, cursor: string | undefined) =>
+    apiRequest('GET', '/agents', AgentPage, {
+      query: { status: filter.status, platform: filter.platform, cursor },
+    }),
   update: (agentId: string, body: UpdateAgentRequest) =>
     apiRequest('PUT', `/agents/${id(agentId)}`, Agent, { body }),
   remove: (agentId: string) => apiRequest('DELETE', `/agents/${id(agentId)}`, null),

@@ -3,24 +3,33 @@ import {
   PlatformsResponse,
   Session,
   SessionEvent,
+  SessionPage,
   listOf,
   type CreateSessionRequest,
   type SessionListScope,
+  type SessionState,
 } from '@streamspace/protocol';
 import { apiRequest } from './api-client';
 
-const SessionList = listOf(Session);
 const SessionEventList = listOf(SessionEvent);
+
+/** Which sessions a list shows; no states means every state. */
+export interface SessionListFilter {
+  states?: readonly SessionState[] | undefined;
+}
 
 export type SessionAction = 'stop' | 'hibernate' | 'wake' | 'keepalive';
 
 export const sessionsApi = {
-  list: async (scope: SessionListScope) =>
-    (
-      await apiRequest('GET', '/sessions', SessionList, {
-        query: { scope: scope === 'all' ? 'all' : undefined },
-      })
-    ).items,
+  /** One page, newest first; `cursor` is the previous page's nextCursor. */
+  page: (scope: SessionListScope, filter: SessionListFilter, cursor: string | undefined) =>
+    apiRequest('GET', '/sessions', SessionPage, {
+      query: {
+        scope: scope === 'all' ? 'all' : undefined,
+        state: filter.states?.join(','),
+        cursor,
+      },
+    }),
   get: (id: string) => apiRequest('GET', `/sessions/${encodeURIComponent(id)}`, Session),
   create: (body: CreateSessionRequest) => apiRequest('POST', '/sessions', Session, { body }),
   action: (id: string, action: SessionAction) =>

@@ -1,5 +1,5 @@
-import type { Agent } from '@streamspace/protocol';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { AgentStatus, PLATFORMS, type Agent, type Platform } from '@streamspace/protocol';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { agentsApi } from '../api/admin-api';
 import { errorMessage } from '../api/api-error';
@@ -7,20 +7,25 @@ import { queryKeys } from '../api/query-keys';
 import { Dialog } from '../components/confirm-dialog';
 import { CardTable, Cell } from '../components/card-table';
 import { InlineError } from '../components/error-panel';
+import { LoadMore } from '../components/load-more';
 import { PageHeader } from '../components/page-header';
 import { QueryStatus } from '../components/query-status';
 import { StateBadge } from '../components/state-badge';
 import { useNow } from '../components/use-now';
 import { EnrollmentDialog } from '../features/admin/enrollment-dialog';
+import { useAgentList } from '../features/admin/use-agent-list';
 import { formatDuration } from '../features/sessions/format-duration';
 import { LiveIndicator } from '../features/live/live-indicator';
-import { useRefetchInterval } from '../features/live/live-events';
+
+const ANY = '';
 
 export function AdminAgentsPage() {
-  const agents = useQuery({
-    queryKey: queryKeys.agents,
-    queryFn: agentsApi.list,
-    refetchInterval: useRefetchInterval(),
+  const [status, setStatus] = useState<AgentStatus | typeof ANY>(ANY);
+  const [platform, setPlatform] = useState<Platform | typeof ANY>(ANY);
+  const filtered = status !== ANY || platform !== ANY;
+  const agents = useAgentList({
+    status: status === ANY ? undefined : status,
+    platform: platform === ANY ? undefined : platform,
   });
   const [adding, setAdding] = useState(false);
 
@@ -28,15 +33,48 @@ export function AdminAgentsPage() {
     <>
       <PageHeader title="Agents">
         <LiveIndicator />
+        <span className="inline-field">
+          <label htmlFor="agent-status-filter">Status</label>
+          <select
+            id="agent-status-filter"
+            value={status}
+            onChange={(event) => setStatus(event.target.value as AgentStatus | typeof ANY)}
+          >
+            <option value={ANY}>Any</option>
+            {AgentStatus.options.map((value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ))}
+          </select>
+        </span>
+        <span className="inline-field">
+          <label htmlFor="agent-platform-filter">Platform</label>
+          <select
+            id="agent-platform-filter"
+            value={platform}
+            onChange={(event) => setPlatform(event.target.value as Platform | typeof ANY)}
+          >
+            <option value={ANY}>Any</option>
+            {PLATFORMS.map((value) => (
+              <option key={value} value={value}>
+                {value}
+              </option>
+            ))}
+          </select>
+        </span>
         <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
           Add agent
         </button>
       </PageHeader>
       <QueryStatus query={agents} loading="Loading agents" errorTitle="Cannot load agents" />
-      {agents.data?.length === 0 ? (
-        <p className="empty">No agents yet. Add one to run sessions.</p>
+      {agents.data && agents.agents.length === 0 ? (
+        <p className="empty">
+          {filtered ? 'No agents match these filters.' : 'No agents yet. Add one to run sessions.'}
+        </p>
       ) : null}
-      {agents.data && agents.data.length > 0 ? <AgentTable agents={agents.data} /> : null}
+      {agents.agents.length > 0 ? <AgentTable agents={agents.agents} /> : null}
+      <LoadMore query={agents} shown={agents.agents.length} noun="agents" />
       {adding ? <EnrollmentDialog onClose={() => setAdding(false)} /> : null}
     </>
   );

@@ -1,33 +1,51 @@
+import { SESSION_STATES, type SessionState } from '@streamspace/protocol';
 import { useState } from 'react';
+import { LoadMore } from '../components/load-more';
 import { PageHeader } from '../components/page-header';
 import { QueryStatus } from '../components/query-status';
 import { LiveIndicator } from '../features/live/live-indicator';
 import { SessionTable } from '../features/sessions/session-table';
 import { useSessionList } from '../features/sessions/use-sessions';
 
+/** The state filter's choices: the server filters, so every page is full. */
+const STATE_FILTERS: Record<string, { label: string; states?: readonly SessionState[] }> = {
+  'not-stopped': {
+    label: 'Not stopped',
+    states: SESSION_STATES.filter((state) => state !== 'stopped'),
+  },
+  any: { label: 'Any state' },
+  ...Object.fromEntries(SESSION_STATES.map((state) => [state, { label: state, states: [state] }])),
+};
+
 export function AdminSessionsPage() {
-  const sessions = useSessionList('all');
-  const [showStopped, setShowStopped] = useState(false);
-  const visible = (sessions.data ?? []).filter(
-    (session) => showStopped || session.state !== 'stopped',
-  );
+  const [stateFilter, setStateFilter] = useState('not-stopped');
+  const sessions = useSessionList('all', { states: STATE_FILTERS[stateFilter]?.states });
 
   return (
     <>
       <PageHeader title="All sessions">
         <LiveIndicator />
-        <label className="checkbox">
-          <input
-            type="checkbox"
-            checked={showStopped}
-            onChange={(event) => setShowStopped(event.target.checked)}
-          />
-          Show stopped
-        </label>
+        <span className="inline-field">
+          <label htmlFor="session-state-filter">State</label>
+          <select
+            id="session-state-filter"
+            value={stateFilter}
+            onChange={(event) => setStateFilter(event.target.value)}
+          >
+            {Object.entries(STATE_FILTERS).map(([value, { label }]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </span>
       </PageHeader>
       <QueryStatus query={sessions} loading="Loading sessions" errorTitle="Cannot load sessions" />
-      {sessions.data && visible.length === 0 ? <p className="empty">No sessions.</p> : null}
-      {visible.length > 0 ? <SessionTable sessions={visible} showUser /> : null}
+      {sessions.data && sessions.sessions.length === 0 ? (
+        <p className="empty">No sessions.</p>
+      ) : null}
+      {sessions.sessions.length > 0 ? <SessionTable sessions={sessions.sessions} showUser /> : null}
+      <LoadMore query={sessions} shown={sessions.sessions.length} noun="sessions" />
     </>
   );
 }

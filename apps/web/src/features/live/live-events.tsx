@@ -1,8 +1,11 @@
 import { Agent, Session } from '@streamspace/protocol';
-import { useQueryClient, type QueryClient } from '@tanstack/react-query';
+import { useQueryClient, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { createContext, useContext, useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
+import type { AgentListFilter } from '../../api/admin-api';
 import { queryKeys } from '../../api/query-keys';
+import type { SessionListFilter } from '../../api/sessions-api';
+import { foldIntoPages, type PageFold, type Pages } from './page-cache';
 
 /** Poll this often while the event stream is down (ms). */
 export const FALLBACK_POLL_MS = 5_000;
@@ -78,26 +81,40 @@ function parseJson(event: Event): unknown {
 function applySession(queryClient: QueryClient, session: Session): void {
   queryClient.setQueryData(queryKeys.session(session.id), session);
   void queryClient.invalidateQueries({ queryKey: queryKeys.sessionEvents(session.id) });
-  for (const scope of ['own', 'all'] as const) {
-    const key = queryKeys.sessions(scope);
-    const list = queryClient.getQueryData<Session[]>(key);
-    if (!list) continue;
-    if (list.some((item) => item.id === session.id)) {
-      queryClient.setQueryData<Session[]>(key, (items) =>
-        items?.map((item) => (item.id === session.id ? session : item)),
-      );
-    } else {
-      void queryClient.invalidateQueries({ queryKey: key });
-    }
+  const lists = queryClient.getQueriesData<Pages<Session>>({
+    queryKey: queryKeys.allSessionLists,
+  });
+  for (const [key, data] of lists) {
+    if (!data) continue;
+    const filter = (key[2] ?? {}) as SessionListFilter;
+    const fold = foldIntoPages(data, session, {
+      matches: filter.states === undefined || filter.states.includes(session.state),
+      // Newest first, then by id descending (the API's keyset order).
+      sortsBefore: (a, b) =>
+        a.createdAt === b.createdAt ? a.id > b.id : a.createdAt > b.createdAt,
+    });
+    applyFold(queryClient, key, fold);
   }
 }
 
 function applyAgent(queryClient: QueryClient, agent: Agent): void {
-  queryClient.setQueryData<Agent[]>(queryKeys.agents, (items) => {
-    if (!items) return items;
-    return items.some((item) => item.id === agent.id)
-      ? items.map((item) => (item.id === agent.id ? agent : item))
-      : [...items, agent];
-  });
+  const lists = queryClient.getQueriesData<Pages<Agent>>({ queryKey: queryKeys.agents });
+  for (const [key, data] of lists) {
+    if (!data) continue;
+    const filter = (key[1] ?? {}) as AgentListFilter;
+    const fold = foldIntoPages(data, agent, {
+      matches:
+        (filter.status === undefined || filter.status === agent.status) &&
+        (filter.platform === undefined || filter.platform === agent.platform),
+      sortsBefore: (a, b) => a.name < b.name,
+    });
+    applyFold(queryClient, key, fold);
+  }
   void queryClient.invalidateQueries({ queryKey: queryKeys.platforms });
+}
+
+function applyFold<T>(queryClient: QueryClient, key: QueryKey, fold: PageFold<T>): void {
+  if (fold.kind === 'replace') queryClient.setQueryData(key, fold.data);
+  else if (fold.kind === 'refetch')
+    void queryClient.invalidateQueries({ queryKey: key, exact: true });
 }

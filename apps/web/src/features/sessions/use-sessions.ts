@@ -1,15 +1,23 @@
 import type { SessionListScope, Session } from '@streamspace/protocol';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { queryKeys } from '../../api/query-keys';
-import { sessionsApi, type SessionAction } from '../../api/sessions-api';
+import { sessionsApi, type SessionAction, type SessionListFilter } from '../../api/sessions-api';
 import { useRefetchInterval } from '../live/live-events';
+import { pageItems } from '../live/page-cache';
 
-export function useSessionList(scope: SessionListScope) {
-  return useQuery({
-    queryKey: queryKeys.sessions(scope),
-    queryFn: () => sessionsApi.list(scope),
+/**
+ * Sessions newest first, a page at a time: `sessions` is every loaded page, `fetchNextPage`
+ * loads the next while `hasNextPage`. Live updates fold into the pages (live-events.tsx).
+ */
+export function useSessionList(scope: SessionListScope, filter: SessionListFilter = {}) {
+  const query = useInfiniteQuery({
+    queryKey: queryKeys.sessions(scope, filter),
+    queryFn: ({ pageParam }) => sessionsApi.page(scope, filter, pageParam),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (page) => page.nextCursor ?? undefined,
     refetchInterval: useRefetchInterval(),
   });
+  return { ...query, sessions: pageItems(query.data) };
 }
 
 export function useSession(id: string, { enabled = true }: { enabled?: boolean } = {}) {
