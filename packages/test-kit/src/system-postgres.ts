@@ -10,6 +10,9 @@ const run = promisify(execFile);
 /** Debian's PostgreSQL server binaries (package `postgresql`). */
 export const SYSTEM_POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 
+/** Ports tried before giving up: another process may take the free one picked. */
+const START_ATTEMPTS = 5;
+
 export interface SystemPostgres {
   /** URL of a database named `streamspace` on the server. */
   url: string;
@@ -34,19 +37,32 @@ export async function startSystemPostgres(): Promise<SystemPostgres> {
       ? run('runuser', ['-u', 'postgres', '--', join(SYSTEM_POSTGRES_BIN, binary), ...args])
       : run(join(SYSTEM_POSTGRES_BIN, binary), args);
   const data = join(dir, 'data');
-  const port = await freePort();
   // trust on loopback: a throwaway server that only this test process can reach.
   await pg('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync']);
-  await pg('pg_ctl', [
-    '-D',
-    data,
-    '-w',
-    '-l',
-    join(dir, 'server.log'),
-    '-o',
-    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-    'start',
-  ]);
+  // freePort() releases the port before PostgreSQL binds it, and another process (a parallel
+  // test file, any outgoing connection) may take it in between: start again on another one.
+  let port = 0;
+  for (let attempt = 1; ; attempt += 1) {
+    port = await freePort();
+    try {
+      await pg('pg_ctl', [
+        '-D',
+        data,
+        '-w',
+        '-l',
+        join(dir, 'server.log'),
+        '-o',
+        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+        'start',
+      ]);
+      break;
+    } catch (error) {
+      if (attempt === START_ATTEMPTS) {
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
+    }
+  }
   await pg('createdb', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'streamspace']);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/streamspace`,
