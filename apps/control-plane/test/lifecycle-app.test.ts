@@ -44,6 +44,8 @@ describe('idle hibernation through two control planes on one database', () => {
     agentId = identity.agentId;
     agent = startFakeAgent(a.url, identity);
     alice = await createUser(a.url, a.adminToken, 'alice');
+    // A launch needs the agent online: do not race its first connection.
+    await waitFor('the agent to be connected', () => agent.runtime.isConnected());
   });
   after(async () => {
     await agent.runtime.stop();
