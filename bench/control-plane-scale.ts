@@ -98,9 +98,39 @@ try {
   const agentsFile = join(tmpdir(), `streamspace-scale-agents-${randomUUID()}.json`);
   await writeFile(agentsFile, JSON.stringify(registration.agents));
 
+  /** Every item of a paginated list, following nextCursor (docs/api.md "Pagination"). */
+  const walkPages = async (path: string): Promise<unknown[]> => {
+    const items: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const page: { items: unknown[]; nextCursor: string | null } = await api(
+        'GET',
+        `${path}${query}`,
+      );
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    return items;
+  };
+  // A cursor half-way through every user's sessions: a keyset page there should cost what
+  // the first page costs (no OFFSET to skip).
+  let deepCursor: string | null = null;
+  for (let read = 0; read < SESSIONS / 2; read += 500) {
+    const query: string = deepCursor === null ? '' : `&cursor=${encodeURIComponent(deepCursor)}`;
+    const page: { nextCursor: string | null } = await api(
+      'GET',
+      `/api/v1/sessions?scope=all&limit=500${query}`,
+    );
+    deepCursor = page.nextCursor;
+    if (deepCursor === null) break;
+  }
+  const deepQuery = deepCursor === null ? '' : `&cursor=${encodeURIComponent(deepCursor)}`;
+
   const apiSet = async (): Promise<ApiTimings> => {
     const opts = { count: API_CALLS };
     const lists = { count: Math.ceil(API_CALLS / 2) };
+    const walks = { count: Math.ceil(API_CALLS / 10) };
     return {
       health: await timeCalls(() => anonymous('GET', '/api/v1/health'), opts),
       sessionById: await timeCalls(
@@ -109,7 +139,12 @@ try {
       ),
       sessionsOwn: await timeCalls(() => api('GET', '/api/v1/sessions'), lists),
       sessionsAll: await timeCalls(() => api('GET', '/api/v1/sessions?scope=all'), lists),
+      sessionsAllDeep: await timeCalls(
+        () => api('GET', `/api/v1/sessions?scope=all${deepQuery}`),
+        lists,
+      ),
       agents: await timeCalls(() => api('GET', '/api/v1/agents'), lists),
+      agentsEveryPage: await timeCalls(() => walkPages('/api/v1/agents?limit=500'), walks),
     };
   };
 

@@ -9,7 +9,9 @@ export interface ApiTimings {
   sessionById: Timed;
   sessionsOwn: Timed;
   sessionsAll: Timed;
+  sessionsAllDeep: Timed;
   agents: Timed;
+  agentsEveryPage: Timed;
 }
 
 interface Window {
@@ -58,9 +60,11 @@ const pcts = (p: Percentiles) => `${f(p.p50)} / ${f(p.p95)} / ${f(p.p99)} / ${f(
 const API_ROWS: [keyof ApiTimings, string][] = [
   ['health', 'GET /api/v1/health (trivial route)'],
   ['sessionById', 'GET /api/v1/sessions/:id'],
-  ['sessionsOwn', "GET /api/v1/sessions (admin's own)"],
-  ['sessionsAll', 'GET /api/v1/sessions?scope=all'],
-  ['agents', 'GET /api/v1/agents'],
+  ['sessionsOwn', "GET /api/v1/sessions (admin's own, first page of 100)"],
+  ['sessionsAll', 'GET /api/v1/sessions?scope=all (first page of 100)'],
+  ['sessionsAllDeep', 'GET /api/v1/sessions?scope=all, a page half-way (cursor)'],
+  ['agents', 'GET /api/v1/agents (first page of 100)'],
+  ['agentsEveryPage', 'GET /api/v1/agents?limit=500, every page in turn'],
 ];
 
 export function formatReport(r: ScaleResults): string {
