@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { badRequest, invalid, KubeApiError } from './kube-status';
 import { ObjectStore } from './object-store';
 import { validateFields } from './field-validation';
+import { fieldManagerOf, isApplyPatch, parseApplyBody, patchOptions } from './patch-options';
 import { attachPortForward } from './port-forward';
 import { decodeProtobufBody, KUBE_PROTOBUF } from './protobuf-body';
 import { isKubeApiError, ResourceApi } from './resource-api';
@@ -92,6 +93,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
     return decodeProtobufBody(body);
   }
   const text = body.toString('utf8');
+  if (isApplyPatch(request.headers['content-type'])) return parseApplyBody(text);
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
@@ -275,10 +277,12 @@ export async function createKubeApiHttpServer(
         );
       }
     };
+    // Who writes, for metadata.managedFields.
+    const manager = fieldManagerOf(query, request.headers['user-agent']);
     if (method === 'POST' && name === undefined) {
       const body = await readJson(request);
       checkFields(body);
-      return sendJson(response, 201, api.create(type, namespace, body));
+      return sendJson(response, 201, api.create(type, namespace, body, manager));
     }
     if (method === 'PUT' && name !== undefined) {
       const body = await readJson(request);
@@ -290,11 +294,18 @@ export async function createKubeApiHttpServer(
           api.replaceStatus(type, namespace, name, (body as { status?: unknown }).status),
         );
       }
-      return sendJson(response, 200, api.replace(type, namespace, name, body));
+      return sendJson(response, 200, api.replace(type, namespace, name, body, manager));
     }
     if (method === 'PATCH' && name !== undefined) {
-      const body = await readJson(request);
       const contentType = request.headers['content-type'] ?? '';
+      const apply = isApplyPatch(contentType);
+      const options = patchOptions(query, apply);
+      const body = await readJson(request);
+      if (apply && subresource === undefined) {
+        checkFields(body);
+        const { object, created } = api.apply(type, namespace, name, body, options);
+        return sendJson(response, created ? 201 : 200, object);
+      }
       // A merge or strategic merge patch is a partial object; a JSON patch is a list of ops.
       if (subresource === undefined && !contentType.startsWith('application/json-patch')) {
         checkFields(body);
@@ -309,6 +320,7 @@ export async function createKubeApiHttpServer(
           contentType,
           body,
           subresource === 'status' ? 'status' : undefined,
+          manager,
         ),
       );
     }

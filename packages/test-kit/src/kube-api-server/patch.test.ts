@@ -60,5 +60,7 @@ test('JSON patch applies add, replace, remove and fails a wrong test with 422', 
       ]),
     { code: 422 },
   );
+  // Server-side apply (application/apply-patch+yaml) is ResourceApi.apply, never a patch here.
   assert.throws(() => applyPatch('application/apply-patch+yaml', pod, {}), { code: 415 });
+  assert.throws(() => applyPatch('text/plain', pod, {}), { code: 415 });
 });

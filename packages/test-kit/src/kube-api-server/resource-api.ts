@@ -1,7 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from './kube-object';
 import { alreadyExists, badRequest, conflict, KubeApiError, notFound } from './kube-status';
 import { parseSelector, selectableFields } from './label-selector';
+import { applyConfig, recordUpdate, type Writer } from './managed-fields';
 import type { ObjectStore } from './object-store';
 import { applyPatch } from './patch';
 import { findResourceType, groupVersion, type ResourceType } from './resource-types';
@@ -16,6 +18,16 @@ export type DeletionHook = (
   object: KubeObject,
   gracePeriodSeconds: number | undefined,
 ) => 'now' | 'graceful';
+
+/** The query of a server-side apply (PatchOptions), checked by the HTTP layer. */
+export interface ApplyOptions {
+  /** `fieldManager`: required for apply. */
+  manager: string;
+  /** `force=true`: take the conflicting fields from their other managers. */
+  force: boolean;
+  /** `dryRun=All`: answer as if applied, store nothing. */
+  dryRun: boolean;
+}
 
 export interface ListOptions {
   labelSelector?: string | null;
@@ -62,7 +74,16 @@ export class ResourceApi {
       );
   }
 
-  create(type: ResourceType, namespace: string | undefined, body: unknown): KubeObject {
+  /**
+   * `manager` is the request's field manager: the write is then recorded in
+   * `metadata.managedFields`. Internal writers (the kubelet) pass none.
+   */
+  create(
+    type: ResourceType,
+    namespace: string | undefined,
+    body: unknown,
+    manager?: string,
+  ): KubeObject {
     const object = this.checkBody(type, namespace, body);
     if ((object.metadata.name ?? '') === '' && object.metadata.generateName !== undefined) {
       object.metadata.name = `${object.metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
@@ -74,7 +95,54 @@ export class ResourceApi {
     }
     delete object.metadata.resourceVersion;
     delete object.metadata.deletionTimestamp;
+    if (manager !== undefined) recordUpdate(undefined, object, this.writer(type, manager));
     return this.store.add(type, object, this.now());
+  }
+
+  /**
+   * Server-side apply (PATCH with `application/apply-patch+yaml`): creates the object when it
+   * does not exist, otherwise merges the configuration with field ownership.
+   */
+  apply(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: ApplyOptions,
+  ): { object: KubeObject; created: boolean } {
+    const config = this.checkBody(type, namespace, body);
+    config.metadata.name ||= name;
+    if (config.metadata.name !== name) {
+      throw badRequest(
+        `the name of the object (${config.metadata.name}) does not match the name on the URL (${name})`,
+      );
+    }
+    // The status subresource has its own writers; an applied status is not the manager's.
+    delete config.status;
+    const writer = this.writer(type, options.manager);
+    const current = this.store.get(type, config.metadata.namespace, name);
+    if (current === undefined) {
+      const object = applyConfig(undefined, config, writer, options.force);
+      validateNew(type, object);
+      this.requireNamespace(type, object.metadata.namespace);
+      delete object.metadata.resourceVersion;
+      if (!options.dryRun)
+        return { object: this.store.add(type, object, writer.now), created: true };
+      // A dry run is answered as the create would be, without storing (nor a resourceVersion).
+      object.metadata.uid = randomUUID();
+      object.metadata.creationTimestamp = writer.now.toISOString().replace(/\.\d+Z$/, 'Z');
+      return { object, created: true };
+    }
+    const sentVersion = config.metadata.resourceVersion;
+    if (sentVersion !== undefined && sentVersion !== current.metadata.resourceVersion) {
+      throw conflict(type.resource, type.group, name);
+    }
+    const next = applyConfig(current, config, writer, options.force);
+    this.prepareUpdate(type, current, next);
+    // An apply that changes nothing is no write: same resourceVersion, no watch event.
+    if (sameButTimes(next, current)) return { object: current, created: false };
+    if (options.dryRun) return { object: next, created: false };
+    return { object: this.commit(type, next), created: false };
   }
 
   replace(
@@ -82,6 +150,7 @@ export class ResourceApi {
     namespace: string | undefined,
     name: string,
     body: unknown,
+    manager?: string,
   ): KubeObject {
     const object = this.checkBody(type, namespace, body);
     if (object.metadata.name !== name)
@@ -95,7 +164,7 @@ export class ResourceApi {
     ) {
       throw conflict(type.resource, type.group, name);
     }
-    return this.write(type, current, object);
+    return this.write(type, current, object, manager);
   }
 
   /** PUT/PATCH of pods/status: only the status changes, whatever else the body says. */
@@ -116,6 +185,7 @@ export class ResourceApi {
     contentType: string,
     body: unknown,
     subresource?: 'status',
+    manager?: string,
   ): KubeObject {
     const current = this.get(type, namespace, name);
     const patched = applyPatch(contentType, current, body) as KubeObject;
@@ -125,10 +195,15 @@ export class ResourceApi {
       throw conflict(type.resource, type.group, name);
     }
     patched.metadata = { ...patched.metadata, name, namespace: current.metadata.namespace };
-    return this.write(type, current, patched);
+    return this.write(type, current, patched, manager);
   }
 
-  private write(type: ResourceType, current: KubeObject, next: KubeObject): KubeObject {
+  private writer(type: ResourceType, manager: string): Writer {
+    return { manager, apiVersion: groupVersion(type), now: this.now() };
+  }
+
+  /** What an update keeps of the stored object whoever writes it. */
+  private prepareUpdate(type: ResourceType, current: KubeObject, next: KubeObject): void {
     normaliseUpdate(type, next);
     // Spec and status belong to their writers: a plain update keeps the stored status.
     if (current.status !== undefined) next.status = current.status;
@@ -136,6 +211,26 @@ export class ResourceApi {
     if (current.metadata.deletionGracePeriodSeconds !== undefined) {
       next.metadata.deletionGracePeriodSeconds = current.metadata.deletionGracePeriodSeconds;
     }
+  }
+
+  private write(
+    type: ResourceType,
+    current: KubeObject,
+    next: KubeObject,
+    manager?: string,
+  ): KubeObject {
+    this.prepareUpdate(type, current, next);
+    if (manager !== undefined) recordUpdate(current, next, this.writer(type, manager));
+    else if (
+      current.metadata.managedFields !== undefined &&
+      next.metadata.managedFields === undefined
+    ) {
+      next.metadata.managedFields = current.metadata.managedFields;
+    }
+    return this.commit(type, next);
+  }
+
+  private commit(type: ResourceType, next: KubeObject): KubeObject {
     const written = this.store.update(type, next);
     return this.finishIfReleased(type, written) ?? written;
   }
@@ -221,6 +316,17 @@ export class ResourceApi {
     }
     return object;
   }
+}
+
+/** Equal as JSON once the managed fields' timestamps are left out. */
+function sameButTimes(a: KubeObject, b: KubeObject): boolean {
+  const canonical = (object: KubeObject): unknown => {
+    const copy = JSON.parse(JSON.stringify(object)) as KubeObject;
+    for (const entry of (copy.metadata.managedFields ?? []) as { time?: string }[])
+      delete entry.time;
+    return copy;
+  };
+  return isDeepStrictEqual(canonical(a), canonical(b));
 }
 
 export function isKubeApiError(error: unknown): error is KubeApiError {
