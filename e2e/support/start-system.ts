@@ -216,5 +216,29 @@ export async function startSystem(options: StartSystemOptions = {}): Promise<Run
       return ((await response.json()) as { token: string }).token;
     },
   };
+  if (env.STREAMSPACE_EMBEDDED_AGENT !== 'none') {
+    // The built-in agent enrolls and dials in only after the control plane listens: a test
+    // that launched a session at once raced it (409 no_agent_available). Wait for it here.
+    await waitForConnectedAgent(system).catch(async (error: Error) => {
+      const output = system.controlPlane.output().slice(-4000);
+      await system.close();
+      throw new Error(`${error.message}\n--- control plane output ---\n${output}`);
+    });
+  }
   return system;
+}
+
+async function waitForConnectedAgent(system: RunningSystem): Promise<void> {
+  const token = await system.login();
+  await waitFor(
+    'the built-in agent to be connected',
+    async () => {
+      const response = await fetch(`${system.baseUrl}/api/v1/agents`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { items } = (await response.json()) as { items: { connected: boolean }[] };
+      return items.some((agent) => agent.connected);
+    },
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
 }
