@@ -104,6 +104,11 @@ test('My sessions shows 100, "Show more" loads the rest, and live changes still 
   await page.keyboard.press('Enter');
   await waitForRows(active, HIBERNATED, 'after Show more');
   await more.waitFor({ state: 'detached' });
+  // Focus moves to the line that says so rather than back to the top of the page.
+  await page.waitForFunction(
+    (text) => document.activeElement?.textContent === text,
+    `All ${HIBERNATED} sessions shown`,
+  );
   const listed = await active.evaluateAll((rows) =>
     rows.map((row) => row.getAttribute('data-session-id')),
   );
