@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   AGENT_MANIFEST,
+  find,
   helmTemplate,
   parseObjects,
   PRODUCTION,
@@ -13,9 +14,11 @@ import {
 } from './helm-chart-render';
 
 // What a user runs without Helm's own install: `helm template … | kubectl apply -f -` and
-// `kubectl apply -f deploy/kubernetes/agent.yaml`, with the current kubectl (1.35) and its
-// client-side apply (last-applied annotation, three-way strategic merge patches) against the
-// test API server. The server stores workloads and RBAC objects without running them.
+// `kubectl apply -f deploy/kubernetes/agent.yaml`, with the current kubectl (1.35) against the
+// test API server, both ways kubectl applies: its default client-side apply (last-applied
+// annotation, three-way strategic merge patches) and `--server-side` (PATCH
+// application/apply-patch+yaml, fieldManager=kubectl, field ownership on the server). The
+// server stores workloads and RBAC objects without running them.
 
 let cluster: ChartCluster;
 
@@ -62,9 +65,9 @@ async function stored(selector: string, namespace = 'streamspace'): Promise<K8sO
 // Fixed passwords so that a second render differs only where the test changes a value.
 const PASSWORDS = ['controlPlane.admin.password=admin-pw', 'postgresql.password=postgres-pw'];
 
-test('kubectl apply of the rendered chart creates every object, and a re-apply patches one', async () => {
+test('kubectl apply (client-side) of the rendered chart creates every object, and a re-apply patches one', async () => {
   const first = await renderToFile('default', [], PASSWORDS);
-  const applied = await kubectl('apply', '--server-side=false', '-f', first.file);
+  const applied = await kubectl('apply', '-f', first.file);
   // kubectl asks for fieldValidation=Strict: a field the Kubernetes schema lacks fails here.
   assert.equal(applied.code, 0, applied.stderr);
   assert.doesNotMatch(applied.stderr, /Warning|unknown field/);
@@ -78,7 +81,7 @@ test('kubectl apply of the rendered chart creates every object, and a re-apply p
 
   // The user scales with `--set`: a three-way merge patch changes replicas and nothing else.
   const second = await renderToFile('scaled', [], [...PASSWORDS, 'controlPlane.replicas=3']);
-  const reapplied = await kubectl('apply', '--server-side=false', '-f', second.file);
+  const reapplied = await kubectl('apply', '-f', second.file);
   assert.equal(reapplied.code, 0, reapplied.stderr);
   assert.match(
     reapplied.stdout,
@@ -100,11 +103,83 @@ test('kubectl apply of the rendered chart creates every object, and a re-apply p
   assert.deepEqual(await stored('app.kubernetes.io/instance=streamspace'), []);
 });
 
-test('kubectl apply of the production chart creates the sessions namespace before its Role', async () => {
-  const { file, objects } = await renderToFile('production', [PRODUCTION], []);
-  const applied = await kubectl('apply', '--server-side=false', '-f', file);
+const resourceVersion = (object: K8sObject) =>
+  (object.metadata as { resourceVersion?: string }).resourceVersion;
+
+test('kubectl apply --server-side of the rendered chart: a re-apply writes what changed, drops what was removed, and a conflict is the user’s to force', async () => {
+  const first = await renderToFile('ssa', [], [...PASSWORDS, 'controlPlane.nodeSelector.disk=ssd']);
+  const applied = await kubectl('apply', '--server-side', '-f', first.file);
   assert.equal(applied.code, 0, applied.stderr);
-  assert.match(applied.stdout, /namespace\/streamspace-sessions created/);
+  assert.doesNotMatch(applied.stderr, /Warning|unknown field/);
+  for (const object of first.objects) {
+    assert.match(
+      applied.stdout,
+      new RegExp(`/${object.metadata.name} serverside-applied`),
+      ref(object),
+    );
+  }
+  const before = await stored('app.kubernetes.io/instance=streamspace');
+  assert.deepEqual(before.map(ref).sort(), first.objects.map(ref).sort());
+  const podSpecOf = (deployment: K8sObject | undefined) =>
+    (deployment?.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+  assert.deepEqual(podSpecOf(find(before, 'Deployment', '-control-plane')).nodeSelector, {
+    disk: 'ssd',
+  });
+
+  // Scaled, and the nodeSelector no longer in the values: the server removes what kubectl
+  // applied before and leaves out now, and writes nothing else that did not change.
+  const second = await renderToFile('ssa-scaled', [], [...PASSWORDS, 'controlPlane.replicas=3']);
+  const reapplied = await kubectl('apply', '--server-side', '-f', second.file);
+  assert.equal(reapplied.code, 0, reapplied.stderr);
+  const after = await stored('app.kubernetes.io/instance=streamspace');
+  const controlPlane = find(after, 'Deployment', '-control-plane')!;
+  assert.equal(controlPlane.spec?.replicas, 3);
+  assert.equal(podSpecOf(controlPlane).nodeSelector, undefined, 'the dropped nodeSelector is gone');
+  // The Secret's replica-secret is random in every `helm template`; the rest is unchanged.
+  for (const object of after) {
+    if (object === controlPlane || object.kind === 'Secret') continue;
+    const earlier = before.find((old) => ref(old) === ref(object))!;
+    assert.equal(resourceVersion(object), resourceVersion(earlier), `${ref(object)} not written`);
+  }
+
+  // Someone scales by hand; the next apply of the manifests refuses to undo it silently.
+  const patched = await kubectl(
+    'patch',
+    'deploy',
+    controlPlane.metadata.name,
+    '--type',
+    'merge',
+    '-p',
+    '{"spec":{"replicas":5}}',
+  );
+  assert.equal(patched.code, 0, patched.stderr);
+  const refused = await kubectl('apply', '--server-side', '-f', second.file);
+  assert.notEqual(refused.code, 0, refused.stdout);
+  assert.match(
+    refused.stderr,
+    /Apply failed with 1 conflict: conflict with "kubectl-patch" using apps\/v1: \.spec\.replicas/,
+  );
+  const forced = await kubectl('apply', '--server-side', '--force-conflicts', '-f', second.file);
+  assert.equal(forced.code, 0, forced.stderr);
+  const replicas = await kubectl(
+    'get',
+    'deploy',
+    controlPlane.metadata.name,
+    '-o',
+    'jsonpath={.spec.replicas}',
+  );
+  assert.equal(replicas.stdout, '3');
+
+  const deleted = await kubectl('delete', '-f', second.file);
+  assert.equal(deleted.code, 0, deleted.stderr);
+  assert.deepEqual(await stored('app.kubernetes.io/instance=streamspace'), []);
+});
+
+test('kubectl apply --server-side of the production chart creates the sessions namespace before its Role', async () => {
+  const { file, objects } = await renderToFile('production', [PRODUCTION], []);
+  const applied = await kubectl('apply', '--server-side', '-f', file);
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.match(applied.stdout, /namespace\/streamspace-sessions serverside-applied/);
   const inSessions = await stored('app.kubernetes.io/instance=streamspace', 'streamspace-sessions');
   // The binding sits beside its Role; its subject stays in the release namespace.
   assert.deepEqual(inSessions.map(ref).sort(), [
@@ -117,12 +192,12 @@ test('kubectl apply of the production chart creates the sessions namespace befor
   assert.equal(deleted.code, 0, deleted.stderr);
 });
 
-test('kubectl apply -f deploy/kubernetes/agent.yaml works as the docs say', async () => {
-  const applied = await kubectl('apply', '--server-side=false', '-f', AGENT_MANIFEST);
+test('kubectl apply -f deploy/kubernetes/agent.yaml works as the docs say, then with --server-side', async () => {
+  const applied = await kubectl('apply', '-f', AGENT_MANIFEST);
   assert.equal(applied.code, 0, applied.stderr);
   assert.match(applied.stdout, /namespace\/streamspace-agent created/);
   assert.match(applied.stdout, /deployment\.apps\/streamspace-agent created/);
-  const again = await kubectl('apply', '--server-side=false', '-f', AGENT_MANIFEST);
+  const again = await kubectl('apply', '-f', AGENT_MANIFEST);
   assert.equal(again.code, 0, again.stderr);
   // A second apply changes nothing. The stringData Secret says "configured" every time, as
   // with a real apiserver (kubernetes/kubernetes#87736: stored as data, so always a patch).
@@ -133,6 +208,35 @@ test('kubectl apply -f deploy/kubernetes/agent.yaml works as the docs say', asyn
       assert.equal(line, 'secret/streamspace-agent-enrollment configured');
     else assert.match(line, / unchanged$/);
   }
+
+  // Moving to server-side apply: kubectl hands the client-side owner's fields to its
+  // server-side manager (csaupgrade, a JSON patch of managedFields), as on a real cluster.
+  const owners = async (): Promise<string[]> => {
+    const got = await kubectl(
+      'get',
+      'deploy',
+      'streamspace-agent',
+      '-n',
+      'streamspace-agent',
+      '-o',
+      'json',
+      '--show-managed-fields',
+    );
+    assert.equal(got.code, 0, got.stderr);
+    const { managedFields } = (
+      JSON.parse(got.stdout) as {
+        metadata: { managedFields: { manager: string; operation: string }[] };
+      }
+    ).metadata;
+    return managedFields.map((entry) => `${entry.manager} ${entry.operation}`).sort();
+  };
+  assert.deepEqual(await owners(), ['kubectl-client-side-apply Update']);
+  const serverSide = await kubectl('apply', '--server-side', '-f', AGENT_MANIFEST);
+  assert.equal(serverSide.code, 0, serverSide.stderr);
+  assert.doesNotMatch(serverSide.stderr, /Warning|failed/);
+  assert.match(serverSide.stdout, /deployment\.apps\/streamspace-agent serverside-applied/);
+  assert.deepEqual(await owners(), ['kubectl Apply', 'kubectl-last-applied Apply']);
+
   const deleted = await kubectl('delete', '-f', AGENT_MANIFEST);
   assert.equal(deleted.code, 0, deleted.stderr);
 });
