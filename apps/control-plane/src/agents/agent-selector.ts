@@ -107,21 +107,77 @@ function matchesLabels(agentLabels: Labels, wanted: Labels | undefined): boolean
   return Object.entries(wanted).every(([key, value]) => agentLabels[key] === value);
 }
 
+/** Placement attempts before giving up; each failed one means another placement won. */
+const PLACEMENT_ATTEMPTS = 20;
+
 /**
  * The least-loaded online, non-draining agent with a free slot that matches the criteria
  * (load = sessions in LOAD_SESSION_STATES ÷ maxSessions; ties go to the agent with fewer
  * sessions, then by id). Throws ApiError `no_agent_available` saying what was missing.
+ *
+ * Inside a transaction the chosen agent's row stays locked (FOR NO KEY UPDATE) until it ends,
+ * so placements on different agents run in parallel while two placements can never both take
+ * one agent's last slot: the load is counted again once the lock is held, and an agent that
+ * filled up meanwhile is given back (savepoint rollback) and the choice made again.
  */
 export async function selectAgent(
   executor: Kysely<Database>,
   deps: SelectorDeps,
   criteria: AgentCriteria,
 ): Promise<SelectedAgent> {
-  if (criteria.agentId === undefined) {
-    const winner = await leastLoaded(executor, deps, criteria);
-    if (winner !== undefined) return winner;
-    // None: the full candidate list below says why (or finds one that freed up meanwhile).
+  if (criteria.agentId !== undefined) {
+    await lockAgent(executor, criteria.agentId);
+    return explainOrPick(executor, deps, criteria);
   }
+  for (let attempt = 1; attempt <= PLACEMENT_ATTEMPTS; attempt += 1) {
+    const savepoint = await openSavepoint(executor);
+    // Agents other placements hold right now are skipped: they are about to change load.
+    const winner = await leastLoaded(executor, deps, criteria);
+    // None free and unlocked: the full list says why, or names one that is only held.
+    const chosen = winner ?? (await explainOrPick(executor, deps, criteria));
+    if (winner === undefined) await lockAgent(executor, chosen.id);
+    const load = await currentLoad(executor, chosen.id);
+    if (load < chosen.maxSessions) return { ...chosen, load };
+    // It filled up between the choice and the lock: give it back and choose again.
+    await savepoint.rollback();
+  }
+  throw noAgent('every free agent was taken by other launches at the same moment; try again');
+}
+
+/** A savepoint inside a transaction (releases row locks taken after it); nothing outside one. */
+async function openSavepoint(executor: Kysely<Database>): Promise<{ rollback(): Promise<void> }> {
+  if (!executor.isTransaction) return { rollback: async () => {} };
+  await sql`SAVEPOINT agent_choice`.execute(executor);
+  return {
+    rollback: async () => void (await sql`ROLLBACK TO SAVEPOINT agent_choice`.execute(executor)),
+  };
+}
+
+/** Waits for a placement holding the agent to end, then holds it until this one ends. */
+async function lockAgent(executor: Kysely<Database>, agentId: string): Promise<void> {
+  await sql`SELECT 1 FROM agents WHERE id = ${agentId} FOR NO KEY UPDATE`.execute(executor);
+}
+
+/** The agent's load as committed now (a new statement sees placements committed meanwhile). */
+async function currentLoad(executor: Kysely<Database>, agentId: string): Promise<number> {
+  const row = await executor
+    .selectFrom('sessions')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('agentId', '=', agentId)
+    .where('state', 'in', LOAD_SESSION_STATES)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Reads every candidate (no lock) and throws the reason none can be used, or returns the one
+ * that can (an agent with a free slot that another placement holds, or one freed meanwhile).
+ */
+async function explainOrPick(
+  executor: Kysely<Database>,
+  deps: SelectorDeps,
+  criteria: AgentCriteria,
+): Promise<SelectedAgent> {
   const platformText = criteria.platform === 'auto' ? '' : `${criteria.platform} `;
   const all = await candidates(executor, deps, { agentId: criteria.agentId });
   if (criteria.agentId !== undefined) {
@@ -201,6 +257,7 @@ async function leastLoaded(
       AND l.n < ${maxSessions}
     ORDER BY l.n::float8 / ${maxSessions}, l.n, a.id
     LIMIT 1
+    FOR NO KEY UPDATE OF a SKIP LOCKED
   `.execute(executor);
   return result.rows[0];
 }

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { PLATFORM_DISPLAY_NAMES } from '@streamspace/protocol';
 import type {
@@ -30,9 +29,6 @@ export interface SessionServiceDeps {
   pickAgent: AgentPicker;
   changed: SessionChanged;
 }
-
-/** pg_advisory_xact_lock key of session placement (an arbitrary constant of this app). */
-const PLACEMENT_LOCK_KEY = 7_245_001;
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
@@ -78,9 +74,8 @@ export function createSessionService({
       throw new ApiError('not_found', `template "${request.templateId}" not found`);
     const actor = actorOf(principal);
     const sessionId = await db.transaction().execute(async (trx) => {
-      // Placements are serialised (a transaction-scoped advisory lock, so across replicas
-      // too): two launches at once cannot both take an agent's last free slot.
-      await sql`SELECT pg_advisory_xact_lock(${PLACEMENT_LOCK_KEY})`.execute(trx);
+      // The chosen agent's row stays locked until this transaction ends (agent-selector.ts):
+      // two launches at once cannot both take its last free slot, on any replica.
       const agent = await pickAgent(
         { platform: request.platform, ...(request.agentId ? { agentId: request.agentId } : {}) },
         trx,
