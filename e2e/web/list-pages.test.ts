@@ -105,9 +105,9 @@ test('My sessions shows 100, "Show more" loads the rest, and live changes still 
   await waitForRows(active, HIBERNATED, 'after Show more');
   await more.waitFor({ state: 'detached' });
   // Focus moves to the line that says so rather than back to the top of the page.
+  // A string: the tests' tsconfig has no DOM types.
   await page.waitForFunction(
-    (text) => document.activeElement?.textContent === text,
-    `All ${HIBERNATED} sessions shown`,
+    `document.activeElement?.textContent === ${JSON.stringify(`All ${HIBERNATED} sessions shown`)}`,
   );
   const listed = await active.evaluateAll((rows) =>
     rows.map((row) => row.getAttribute('data-session-id')),
