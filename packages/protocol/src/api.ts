@@ -346,6 +346,9 @@ export function pageOf<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
 
+/** The shape `pageOf` validates, for code generic over the item type. */
+export type Page<T> = z.infer<ReturnType<typeof pageOf<z.ZodType<T>>>>;
+
 export const SessionPage = pageOf(Session);
 export type SessionPage = z.infer<typeof SessionPage>;
 export const AgentPage = pageOf(Agent);

@@ -1,10 +1,5 @@
+import type { Page } from '@streamspace/protocol';
 import type { InfiniteData } from '@tanstack/react-query';
-
-/** A page of a keyset-paginated list as the API answers it (protocol `pageOf`). */
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
 
 export type Pages<T> = InfiniteData<Page<T>, unknown>;
 
