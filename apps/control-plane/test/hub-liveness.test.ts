@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { CloseCode } from '@streamspace/protocol';
@@ -18,10 +17,18 @@ import {
  */
 async function arrived(socket: RawAgentSocket): Promise<void> {
   if (socket.closeCode !== undefined) return;
-  const pong = once(socket.ws, 'pong');
-  const closed = once(socket.ws, 'close');
-  socket.ws.ping();
-  await Promise.race([pong, closed]);
+  // Plain listeners, removed after: events.once would leave one 'close' and one 'error'
+  // listener per call behind (MaxListenersExceededWarning), and reject on an 'error'.
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      socket.ws.off('pong', done);
+      socket.ws.off('close', done);
+      resolve();
+    };
+    socket.ws.on('pong', done);
+    socket.ws.on('close', done);
+    socket.ws.ping();
+  });
 }
 
 /**
