@@ -208,6 +208,19 @@ test('kubectl apply -f deploy/kubernetes/agent.yaml works as the docs say, then 
       assert.equal(line, 'secret/streamspace-agent-enrollment configured');
     else assert.match(line, / unchanged$/);
   }
+  // `kubectl diff` (dry-run patches) shows nothing to change, and a server dry-run delete
+  // deletes nothing.
+  const diff = await kubectl('diff', '-f', AGENT_MANIFEST);
+  assert.equal(diff.code, 0, diff.stdout + diff.stderr);
+  assert.equal(diff.stdout, '');
+  const dryDelete = await kubectl('delete', '--dry-run=server', '-f', AGENT_MANIFEST);
+  assert.equal(dryDelete.code, 0, dryDelete.stderr);
+  assert.match(
+    dryDelete.stdout,
+    /deployment\.apps "streamspace-agent" deleted .*\(server dry run\)/,
+  );
+  const kept = await kubectl('get', 'deploy', 'streamspace-agent', '-n', 'streamspace-agent');
+  assert.equal(kept.code, 0, kept.stderr);
 
   // Moving to server-side apply: kubectl hands the client-side owner's fields to its
   // server-side manager (csaupgrade, a JSON patch of managedFields), as on a real cluster.

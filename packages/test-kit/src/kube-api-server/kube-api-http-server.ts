@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { badRequest, invalid, KubeApiError } from './kube-status';
 import { ObjectStore } from './object-store';
 import { validateFields } from './field-validation';
-import { fieldManagerOf, isApplyPatch, parseApplyBody, patchOptions } from './patch-options';
+import {
+  dryRunOf,
+  fieldManagerOf,
+  isApplyPatch,
+  parseApplyBody,
+  patchOptions,
+} from './patch-options';
 import { attachPortForward } from './port-forward';
 import { decodeProtobufBody, KUBE_PROTOBUF } from './protobuf-body';
 import { isKubeApiError, ResourceApi } from './resource-api';
@@ -282,19 +288,24 @@ export async function createKubeApiHttpServer(
     if (method === 'POST' && name === undefined) {
       const body = await readJson(request);
       checkFields(body);
-      return sendJson(response, 201, api.create(type, namespace, body, manager));
+      const dryRun = dryRunOf(query, 'CreateOptions');
+      return sendJson(response, 201, api.create(type, namespace, body, { manager, dryRun }));
     }
     if (method === 'PUT' && name !== undefined) {
       const body = await readJson(request);
+      const dryRun = dryRunOf(query, 'UpdateOptions');
       if (subresource !== 'status') checkFields(body);
       if (subresource === 'status') {
+        const status = (body as { status?: unknown }).status;
         return sendJson(
           response,
           200,
-          api.replaceStatus(type, namespace, name, (body as { status?: unknown }).status),
+          dryRun
+            ? { ...api.get(type, namespace, name), status }
+            : api.replaceStatus(type, namespace, name, status),
         );
       }
-      return sendJson(response, 200, api.replace(type, namespace, name, body, manager));
+      return sendJson(response, 200, api.replace(type, namespace, name, body, { manager, dryRun }));
     }
     if (method === 'PATCH' && name !== undefined) {
       const contentType = request.headers['content-type'] ?? '';
@@ -320,16 +331,20 @@ export async function createKubeApiHttpServer(
           contentType,
           body,
           subresource === 'status' ? 'status' : undefined,
-          manager,
+          { manager, dryRun: options.dryRun },
         ),
       );
     }
     if (method === 'DELETE') {
-      const body = (await readJson(request)) as { gracePeriodSeconds?: number };
+      const body = (await readJson(request)) as { gracePeriodSeconds?: number; dryRun?: unknown };
+      // kubectl sends DeleteOptions in the body; other clients put them in the query.
+      const dryRun =
+        dryRunOf(query, 'DeleteOptions') ||
+        (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
       const queryGrace = query.get('gracePeriodSeconds');
       const grace = queryGrace !== null ? Number(queryGrace) : body.gracePeriodSeconds;
       if (name === undefined) {
-        const items = api.deleteCollection(type, namespace, selectors);
+        const items = api.deleteCollection(type, namespace, selectors, dryRun);
         return sendJson(response, 200, {
           kind: `${type.kind}List`,
           apiVersion: groupVersion(type),
@@ -337,7 +352,7 @@ export async function createKubeApiHttpServer(
           items,
         });
       }
-      return sendJson(response, 200, api.delete(type, namespace, name, grace));
+      return sendJson(response, 200, api.delete(type, namespace, name, grace, dryRun));
     }
     throw new KubeApiError(
       405,

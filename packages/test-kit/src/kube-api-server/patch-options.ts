@@ -28,21 +28,43 @@ export function fieldManagerOf(query: URLSearchParams, userAgent: string | undef
   return query.get('fieldManager') || (userAgent ?? '').split('/')[0]!;
 }
 
-function invalidPatchOptions(causes: KubeStatusCause[]): KubeApiError {
+type OptionsKind = 'CreateOptions' | 'UpdateOptions' | 'PatchOptions' | 'DeleteOptions';
+
+function invalidOptions(kind: OptionsKind, causes: KubeStatusCause[]): KubeApiError {
   const parts = causes.map((cause) => `${cause.field}: ${cause.message}`);
   const message = parts.length === 1 ? parts[0]! : `[${parts.join(', ')}]`;
-  return new KubeApiError(422, 'Invalid', `PatchOptions.meta.k8s.io "" is invalid: ${message}`, {
+  return new KubeApiError(422, 'Invalid', `${kind}.meta.k8s.io "" is invalid: ${message}`, {
     name: '',
     group: 'meta.k8s.io',
-    kind: 'PatchOptions',
+    kind,
     causes,
   });
+}
+
+// ValidateDryRun: `All` is the only value there is.
+function checkDryRun(query: URLSearchParams, causes: KubeStatusCause[]): boolean {
+  const dryRun = query.getAll('dryRun');
+  if (dryRun.some((value) => value !== 'All')) {
+    causes.push({
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: []string{${dryRun.map((v) => JSON.stringify(v)).join(', ')}}: supported values: "All"`,
+      field: 'dryRun',
+    });
+  }
+  return dryRun.length > 0;
+}
+
+/** `?dryRun=All` of a create, update or delete (422 on any other value). */
+export function dryRunOf(query: URLSearchParams, kind: OptionsKind): boolean {
+  const causes: KubeStatusCause[] = [];
+  const dryRun = checkDryRun(query, causes);
+  if (causes.length > 0) throw invalidOptions(kind, causes);
+  return dryRun;
 }
 
 /**
  * Checks a PATCH's query as the apiserver's ValidatePatchOptions does (422 on PatchOptions):
  * apply needs a `fieldManager`, `force` is only for apply, `dryRun` may only be `All`.
- * Returns the options of an apply.
  */
 export function patchOptions(query: URLSearchParams, apply: boolean): ApplyOptions {
   const causes: KubeStatusCause[] = [];
@@ -70,14 +92,7 @@ export function patchOptions(query: URLSearchParams, apply: boolean): ApplyOptio
       field: 'fieldManager',
     });
   }
-  const dryRun = query.getAll('dryRun');
-  if (dryRun.some((value) => value !== 'All')) {
-    causes.push({
-      reason: 'FieldValueNotSupported',
-      message: `Unsupported value: []string{${dryRun.map((v) => JSON.stringify(v)).join(', ')}}: supported values: "All"`,
-      field: 'dryRun',
-    });
-  }
-  if (causes.length > 0) throw invalidPatchOptions(causes);
-  return { manager, force: force === 'true' || force === '1', dryRun: dryRun.length > 0 };
+  const dryRun = checkDryRun(query, causes);
+  if (causes.length > 0) throw invalidOptions('PatchOptions', causes);
+  return { manager, force: force === 'true' || force === '1', dryRun };
 }

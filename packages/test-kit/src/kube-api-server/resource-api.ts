@@ -19,14 +19,20 @@ export type DeletionHook = (
   gracePeriodSeconds: number | undefined,
 ) => 'now' | 'graceful';
 
+/** Who writes and whether for real: the query of a create, update, patch or delete. */
+export interface WriteOptions {
+  /** The field manager, recorded in `metadata.managedFields`; internal writers pass none. */
+  manager?: string;
+  /** `dryRun=All`: answer as the write would, store nothing. */
+  dryRun?: boolean;
+}
+
 /** The query of a server-side apply (PatchOptions), checked by the HTTP layer. */
-export interface ApplyOptions {
+export interface ApplyOptions extends WriteOptions {
   /** `fieldManager`: required for apply. */
   manager: string;
   /** `force=true`: take the conflicting fields from their other managers. */
   force: boolean;
-  /** `dryRun=All`: answer as if applied, store nothing. */
-  dryRun: boolean;
 }
 
 export interface ListOptions {
@@ -74,15 +80,11 @@ export class ResourceApi {
       );
   }
 
-  /**
-   * `manager` is the request's field manager: the write is then recorded in
-   * `metadata.managedFields`. Internal writers (the kubelet) pass none.
-   */
   create(
     type: ResourceType,
     namespace: string | undefined,
     body: unknown,
-    manager?: string,
+    options: WriteOptions = {},
   ): KubeObject {
     const object = this.checkBody(type, namespace, body);
     if ((object.metadata.name ?? '') === '' && object.metadata.generateName !== undefined) {
@@ -95,8 +97,19 @@ export class ResourceApi {
     }
     delete object.metadata.resourceVersion;
     delete object.metadata.deletionTimestamp;
-    if (manager !== undefined) recordUpdate(undefined, object, this.writer(type, manager));
-    return this.store.add(type, object, this.now());
+    if (options.manager !== undefined) {
+      recordUpdate(undefined, object, this.writer(type, options.manager));
+    }
+    return options.dryRun ? this.dryCreated(object) : this.store.add(type, object, this.now());
+  }
+
+  /** A dry-run create is answered as the create would be: uid and timestamp, no version. */
+  private dryCreated(object: KubeObject): KubeObject {
+    object.metadata.uid = randomUUID();
+    object.metadata.creationTimestamp = this.now()
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
+    return object;
   }
 
   /**
@@ -126,12 +139,8 @@ export class ResourceApi {
       validateNew(type, object);
       this.requireNamespace(type, object.metadata.namespace);
       delete object.metadata.resourceVersion;
-      if (!options.dryRun)
-        return { object: this.store.add(type, object, writer.now), created: true };
-      // A dry run is answered as the create would be, without storing (nor a resourceVersion).
-      object.metadata.uid = randomUUID();
-      object.metadata.creationTimestamp = writer.now.toISOString().replace(/\.\d+Z$/, 'Z');
-      return { object, created: true };
+      if (options.dryRun) return { object: this.dryCreated(object), created: true };
+      return { object: this.store.add(type, object, writer.now), created: true };
     }
     const sentVersion = config.metadata.resourceVersion;
     if (sentVersion !== undefined && sentVersion !== current.metadata.resourceVersion) {
@@ -150,7 +159,7 @@ export class ResourceApi {
     namespace: string | undefined,
     name: string,
     body: unknown,
-    manager?: string,
+    options: WriteOptions = {},
   ): KubeObject {
     const object = this.checkBody(type, namespace, body);
     if (object.metadata.name !== name)
@@ -164,7 +173,7 @@ export class ResourceApi {
     ) {
       throw conflict(type.resource, type.group, name);
     }
-    return this.write(type, current, object, manager);
+    return this.write(type, current, object, options);
   }
 
   /** PUT/PATCH of pods/status: only the status changes, whatever else the body says. */
@@ -185,17 +194,20 @@ export class ResourceApi {
     contentType: string,
     body: unknown,
     subresource?: 'status',
-    manager?: string,
+    options: WriteOptions = {},
   ): KubeObject {
     const current = this.get(type, namespace, name);
     const patched = applyPatch(contentType, current, body) as KubeObject;
-    if (subresource === 'status') return this.replaceStatus(type, namespace, name, patched.status);
+    if (subresource === 'status') {
+      if (options.dryRun) return { ...current, status: patched.status };
+      return this.replaceStatus(type, namespace, name, patched.status);
+    }
     const sentVersion = patched.metadata?.resourceVersion;
     if (sentVersion !== undefined && sentVersion !== current.metadata.resourceVersion) {
       throw conflict(type.resource, type.group, name);
     }
     patched.metadata = { ...patched.metadata, name, namespace: current.metadata.namespace };
-    return this.write(type, current, patched, manager);
+    return this.write(type, current, patched, options);
   }
 
   private writer(type: ResourceType, manager: string): Writer {
@@ -217,17 +229,18 @@ export class ResourceApi {
     type: ResourceType,
     current: KubeObject,
     next: KubeObject,
-    manager?: string,
+    options: WriteOptions,
   ): KubeObject {
     this.prepareUpdate(type, current, next);
-    if (manager !== undefined) recordUpdate(current, next, this.writer(type, manager));
-    else if (
+    if (options.manager !== undefined) {
+      recordUpdate(current, next, this.writer(type, options.manager));
+    } else if (
       current.metadata.managedFields !== undefined &&
       next.metadata.managedFields === undefined
     ) {
       next.metadata.managedFields = current.metadata.managedFields;
     }
-    return this.commit(type, next);
+    return options.dryRun ? next : this.commit(type, next);
   }
 
   private commit(type: ResourceType, next: KubeObject): KubeObject {
@@ -249,9 +262,10 @@ export class ResourceApi {
     namespace: string | undefined,
     name: string,
     gracePeriodSeconds?: number,
+    dryRun = false,
   ): KubeObject {
     const current = this.get(type, namespace, name);
-    if (current.metadata.deletionTimestamp !== undefined) return current;
+    if (dryRun || current.metadata.deletionTimestamp !== undefined) return current;
     const hook = this.deletionHooks.get(type.kind);
     const graceful =
       (current.metadata.finalizers ?? []).length > 0 ||
@@ -277,9 +291,10 @@ export class ResourceApi {
     type: ResourceType,
     namespace: string | undefined,
     options: ListOptions,
+    dryRun = false,
   ): KubeObject[] {
     return this.list(type, namespace, options).map((object) =>
-      this.delete(type, object.metadata.namespace, object.metadata.name),
+      this.delete(type, object.metadata.namespace, object.metadata.name, undefined, dryRun),
     );
   }
 

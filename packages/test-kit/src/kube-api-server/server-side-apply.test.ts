@@ -235,7 +235,7 @@ test('server-set fields survive a re-apply: uid, status, a defaulted clusterIP; 
   assert.equal(second.body.metadata.resourceVersion, first.body.metadata.resourceVersion);
 });
 
-test('dryRun=All answers as the apply would and stores nothing', async () => {
+test('dryRun=All answers as the apply (or create, patch, delete) would and stores nothing', async () => {
   const path = `${CONFIGMAPS}/dry`;
   const dry = await apply(path, configMap('dry', { a: '1' }), 'fieldManager=ci&dryRun=All');
   assert.equal(dry.status, 201);
@@ -247,6 +247,19 @@ test('dryRun=All answers as the apply would and stores nothing', async () => {
   assert.deepEqual((await call('GET', path)).body.data, { a: '1' });
   const unknown = await apply(path, configMap('dry', {}), 'fieldManager=ci&dryRun=Some');
   assert.equal(unknown.status, 422);
+
+  // What `kubectl diff` and `--dry-run=server` send with the other verbs.
+  const versionOf = async () => (await call('GET', path)).body.metadata.resourceVersion;
+  const version = await versionOf();
+  const created = await call('POST', `${CONFIGMAPS}?dryRun=All`, configMap('dry-created', {}));
+  assert.equal(created.status, 201);
+  assert.equal((await call('GET', `${CONFIGMAPS}/dry-created`)).status, 404);
+  const patched = await mergePatch(path, { data: { a: '3' } }, 'dryRun=All');
+  assert.deepEqual(patched.body.data, { a: '3' });
+  const deleted = await call('DELETE', path, { dryRun: ['All'] });
+  assert.equal(deleted.status, 200);
+  assert.equal(await versionOf(), version, 'nothing was written');
+  assert.equal((await call('POST', `${CONFIGMAPS}?dryRun=1`, configMap('x', {}))).status, 422);
 });
 
 test('writes without apply record an Update owner, named by fieldManager or the User-Agent', async () => {
