@@ -153,12 +153,16 @@ export function recordUpdate(live: KubeObject | undefined, next: KubeObject, wri
   const base = Array.isArray(sent) && sent.length > 0 ? sent : live?.metadata.managedFields;
   let owners = decode(base);
   const changes = compareFields(live ?? {}, next);
-  const identity = { manager: writer.manager, operation: 'Update', apiVersion: writer.apiVersion };
-  let self = owners.find((owner) => sameOwner(owner, identity as Owner));
+  const identity = {
+    manager: writer.manager,
+    operation: 'Update' as const,
+    apiVersion: writer.apiVersion,
+  };
+  let self = owners.find((owner) => sameOwner(owner, identity));
   owners = transfer(owners, self, changes, true);
   if (changes.changed.size > 0) {
     if (self === undefined) {
-      self = { ...identity, operation: 'Update', time: undefined, fields: new Set() };
+      self = { ...identity, time: undefined, fields: new Set() };
       owners.push(self);
     }
     for (const field of changes.removed) self.fields.delete(field);
@@ -190,7 +194,7 @@ export function applyConfig(
 ): KubeObject {
   let owners = decode(live?.metadata.managedFields);
   const identity = { manager: writer.manager, operation: 'Apply' as const, apiVersion: '' };
-  const self = owners.find((owner) => sameOwner(owner, identity as Owner));
+  const self = owners.find((owner) => sameOwner(owner, identity));
   const applied = new Set(fieldValues(config).keys());
   const next = (
     live === undefined ? structuredClone(config) : mergeFields(live, config)

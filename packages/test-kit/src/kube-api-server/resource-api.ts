@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { KubeObject } from './kube-object';
 import { alreadyExists, badRequest, conflict, KubeApiError, notFound } from './kube-status';
 import { parseSelector, selectableFields } from './label-selector';
+import { withoutNulls } from './field-set';
 import { applyConfig, recordUpdate, type Writer } from './managed-fields';
 import type { ObjectStore } from './object-store';
 import { applyPatch } from './patch';
@@ -123,7 +124,7 @@ export class ResourceApi {
     body: unknown,
     options: ApplyOptions,
   ): { object: KubeObject; created: boolean } {
-    const config = this.checkBody(type, namespace, body);
+    const config = this.checkBody(type, namespace, withoutNulls(body));
     config.metadata.name ||= name;
     if (config.metadata.name !== name) {
       throw badRequest(

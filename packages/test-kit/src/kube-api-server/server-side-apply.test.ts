@@ -217,7 +217,14 @@ test('server-set fields survive a re-apply: uid, status, a defaulted clusterIP; 
   const clusterIP = (created.body.spec as { clusterIP?: string }).clusterIP;
   assert.ok(clusterIP);
   assert.deepEqual(created.body.status, { loadBalancer: {} }, 'an applied status is ignored');
-  const changed = await apply(path, service(8080), 'fieldManager=ci');
+  // An applied null means "not set" here (a template with an empty value renders one).
+  const changed = await apply(
+    path,
+    { ...service(8080), metadata: { name: 'web', labels: { app: 'web' }, annotations: null } },
+    'fieldManager=ci',
+  );
+  assert.equal(changed.status, 200, JSON.stringify(changed.body));
+  assert.equal(changed.body.metadata.annotations, undefined);
   assert.equal(changed.body.metadata.uid, created.body.metadata.uid);
   assert.equal(changed.body.metadata.creationTimestamp, created.body.metadata.creationTimestamp);
   assert.deepEqual(changed.body.spec, { ports: [{ port: 8080 }], type: 'ClusterIP', clusterIP });
