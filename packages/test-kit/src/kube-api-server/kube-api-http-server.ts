@@ -1,17 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { badRequest, invalid, KubeApiError } from './kube-status';
+import { invalid, KubeApiError } from './kube-status';
 import { ObjectStore } from './object-store';
 import { validateFields } from './field-validation';
-import {
-  dryRunOf,
-  fieldManagerOf,
-  isApplyPatch,
-  parseApplyBody,
-  patchOptions,
-} from './patch-options';
+import { dryRunOf, fieldManagerOf, isApplyPatch, patchOptions } from './patch-options';
 import { attachPortForward } from './port-forward';
-import { decodeProtobufBody, KUBE_PROTOBUF } from './protobuf-body';
+import { readJson } from './read-json';
 import { isKubeApiError, ResourceApi } from './resource-api';
 import {
   acceptsAggregatedDiscovery,
@@ -88,24 +82,6 @@ function parseResourcePath(parts: string[]): Route | undefined {
   const type = findResourceType(group, version, rest[0] ?? '');
   if (type === undefined || rest.length > 3) return undefined;
   return { type, namespace, name: rest[1], subresource: rest[2] };
-}
-
-/** The request body as a JSON value: JSON, or the protobuf messages protobuf-body.ts knows. */
-async function readJson(request: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const body = Buffer.concat(chunks);
-  if (body.length > 0 && (request.headers['content-type'] ?? '').startsWith(KUBE_PROTOBUF)) {
-    return decodeProtobufBody(body);
-  }
-  const text = body.toString('utf8');
-  if (isApplyPatch(request.headers['content-type'])) return parseApplyBody(text);
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest('the request body is not valid JSON');
-  }
 }
 
 function sendJson(
