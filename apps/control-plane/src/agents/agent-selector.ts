@@ -107,18 +107,27 @@ function matchesLabels(agentLabels: Labels, wanted: Labels | undefined): boolean
   return Object.entries(wanted).every(([key, value]) => agentLabels[key] === value);
 }
 
-/** Placement attempts before giving up; each failed one means another placement won. */
+/** Placement attempts before giving up; each failed one means other launches took slots. */
 const PLACEMENT_ATTEMPTS = 20;
+/** Best-ranked agents a launch tries to hold per attempt before waiting for one. */
+const RANKED_PER_ATTEMPT = 8;
+/**
+ * First key of the transaction-scoped advisory locks that hold an agent for one launch (the
+ * second is a hash of the agent's id; a collision only makes two launches queue). Advisory
+ * locks rather than row locks: the heartbeat flush updates agent rows all the time, and a row
+ * lock made launches queue behind it (measured: half the placement rate).
+ */
+const PLACEMENT_LOCK_SPACE = 7_245_001;
 
 /**
  * The least-loaded online, non-draining agent with a free slot that matches the criteria
  * (load = sessions in LOAD_SESSION_STATES ÷ maxSessions; ties go to the agent with fewer
  * sessions, then by id). Throws ApiError `no_agent_available` saying what was missing.
  *
- * Inside a transaction the chosen agent's row stays locked (FOR NO KEY UPDATE) until it ends,
- * so placements on different agents run in parallel while two placements can never both take
- * one agent's last slot: the load is counted again once the lock is held, and an agent that
- * filled up meanwhile is given back (savepoint rollback) and the choice made again.
+ * Inside a transaction the chosen agent stays held until it ends, so launches on different
+ * agents run in parallel while two launches can never both take one agent's last slot: an
+ * agent another launch holds is passed over for the next best, the load is counted again once
+ * held, and when every good agent is held the launch waits for the best of them.
  */
 export async function selectAgent(
   executor: Kysely<Database>,
@@ -126,36 +135,50 @@ export async function selectAgent(
   criteria: AgentCriteria,
 ): Promise<SelectedAgent> {
   if (criteria.agentId !== undefined) {
-    await lockAgent(executor, criteria.agentId);
+    await holdAgent(executor, criteria.agentId, 'wait');
     return explainOrPick(executor, deps, criteria);
   }
+  let holdingAny = false;
   for (let attempt = 1; attempt <= PLACEMENT_ATTEMPTS; attempt += 1) {
-    const savepoint = await openSavepoint(executor);
-    // Agents other placements hold right now are skipped: they are about to change load.
-    const winner = await leastLoaded(executor, deps, criteria);
-    // None free and unlocked: the full list says why, or names one that is only held.
-    const chosen = winner ?? (await explainOrPick(executor, deps, criteria));
-    if (winner === undefined) await lockAgent(executor, chosen.id);
-    const load = await currentLoad(executor, chosen.id);
-    if (load < chosen.maxSessions) return { ...chosen, load };
-    // It filled up between the choice and the lock: give it back and choose again.
-    await savepoint.rollback();
+    const ranked = await leastLoaded(executor, deps, criteria, RANKED_PER_ATTEMPT);
+    // None free: the full list says why (or finds one that freed up meanwhile).
+    if (ranked.length === 0) ranked.push(await explainOrPick(executor, deps, criteria));
+    for (const agent of ranked) {
+      if (!(await holdAgent(executor, agent.id, 'try'))) continue;
+      holdingAny = true;
+      const load = await currentLoad(executor, agent.id);
+      if (load < agent.maxSessions) return { ...agent, load };
+      // It filled up since the ranking (a launch that held it committed): the next one.
+    }
+    // Every ranked agent is held by another launch. Wait for the best, unless this launch
+    // already holds one: waiting while holding could deadlock with a launch waiting for it.
+    if (holdingAny) continue;
+    const best = ranked[0] as SelectedAgent;
+    await holdAgent(executor, best.id, 'wait');
+    holdingAny = true;
+    const load = await currentLoad(executor, best.id);
+    if (load < best.maxSessions) return { ...best, load };
   }
   throw noAgent('every free agent was taken by other launches at the same moment; try again');
 }
 
-/** A savepoint inside a transaction (releases row locks taken after it); nothing outside one. */
-async function openSavepoint(executor: Kysely<Database>): Promise<{ rollback(): Promise<void> }> {
-  if (!executor.isTransaction) return { rollback: async () => {} };
-  await sql`SAVEPOINT agent_choice`.execute(executor);
-  return {
-    rollback: async () => void (await sql`ROLLBACK TO SAVEPOINT agent_choice`.execute(executor)),
-  };
-}
-
-/** Waits for a placement holding the agent to end, then holds it until this one ends. */
-async function lockAgent(executor: Kysely<Database>, agentId: string): Promise<void> {
-  await sql`SELECT 1 FROM agents WHERE id = ${agentId} FOR NO KEY UPDATE`.execute(executor);
+/**
+ * Hold the agent for this transaction: `try` answers at once whether it could; `wait` queues
+ * behind the launch holding it. Outside a transaction the hold ends with the statement.
+ */
+async function holdAgent(
+  executor: Kysely<Database>,
+  agentId: string,
+  mode: 'try' | 'wait',
+): Promise<boolean> {
+  const key = sql`${PLACEMENT_LOCK_SPACE}::int, hashtext(${agentId})`;
+  if (mode === 'wait') {
+    await sql`SELECT pg_advisory_xact_lock(${key})`.execute(executor);
+    return true;
+  }
+  const result = await sql<{ held: boolean }>`
+    SELECT pg_try_advisory_xact_lock(${key}) AS held`.execute(executor);
+  return result.rows[0]?.held === true;
 }
 
 /** The agent's load as committed now (a new statement sees placements committed meanwhile). */
@@ -170,8 +193,8 @@ async function currentLoad(executor: Kysely<Database>, agentId: string): Promise
 }
 
 /**
- * Reads every candidate (no lock) and throws the reason none can be used, or returns the one
- * that can (an agent with a free slot that another placement holds, or one freed meanwhile).
+ * Reads every candidate and throws the reason none can be used, or returns the one that can
+ * (the agent asked for by id, or one that freed up since the ranking).
  */
 async function explainOrPick(
   executor: Kysely<Database>,
@@ -229,15 +252,16 @@ async function explainOrPick(
 }
 
 /**
- * The rule of selectAgent evaluated by PostgreSQL, so that only the winner crosses the wire:
- * with 2,000 agents, reading every candidate and its load into the process took half of a
- * session's placement, which runs under the placement lock (bench/control-plane-scale.ts).
+ * The rule of selectAgent evaluated by PostgreSQL, so that only the best `limit` agents cross
+ * the wire, best first: with 2,000 agents, reading every candidate and its load into the
+ * process took half of a session's placement (bench/control-plane-scale.ts).
  */
 async function leastLoaded(
   executor: Kysely<Database>,
   deps: SelectorDeps,
   criteria: AgentCriteria,
-): Promise<SelectedAgent | undefined> {
+  limit: number,
+): Promise<SelectedAgent[]> {
   const states = sql.join(LOAD_SESSION_STATES.map((state) => sql.lit(state)));
   const maxSessions = sql`(a.capacity->>'maxSessions')::int`;
   const wanted = criteria.labels ?? {};
@@ -256,10 +280,9 @@ async function leastLoaded(
       ${Object.keys(wanted).length === 0 ? sql`` : sql`AND a.labels @> ${JSON.stringify(wanted)}::jsonb`}
       AND l.n < ${maxSessions}
     ORDER BY l.n::float8 / ${maxSessions}, l.n, a.id
-    LIMIT 1
-    FOR NO KEY UPDATE OF a SKIP LOCKED
+    LIMIT ${limit}
   `.execute(executor);
-  return result.rows[0];
+  return result.rows;
 }
 
 /** Online agents and free slots per platform (draining agents offer no slots). */
