@@ -10,7 +10,7 @@ import {
   type KubeApiServer,
 } from '@streamspace/test-kit';
 import { dockerExec, LifecycleClient } from './lifecycle-support';
-import { startAgentProcess, type AgentProcess } from './support/start-agent';
+import { startAgent, type RunningAgent } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
 
 /**
@@ -24,7 +24,7 @@ const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 describe('a Kubernetes session through the control plane', () => {
   let cluster: KubeApiServer;
   let system: RunningSystem;
-  let agent: AgentProcess;
+  let agent: RunningAgent;
   let client: LifecycleClient;
   let image: string;
 
@@ -35,16 +35,16 @@ describe('a Kubernetes session through the control plane', () => {
     system = await startSystem({ embeddedAgent: 'none' });
     // `--flag=value`: agent-cli parses platform flags non-strictly, so `--flag value` would
     // read as a boolean flag and a positional argument.
-    agent = await startAgentProcess(system, 'kubernetes', [
-      `--kubeconfig=${kubeconfig}`,
-      `--namespace=${NAMESPACE}`,
-    ]);
-    client = new LifecycleClient(system.baseUrl, await system.login());
+    const adminToken = await system.login();
+    agent = await startAgent(system.baseUrl, adminToken, 'kubernetes', 'e2e-kubernetes', {
+      extraArgs: [`--kubeconfig=${kubeconfig}`, `--namespace=${NAMESPACE}`],
+    });
+    client = new LifecycleClient(system.baseUrl, adminToken);
     await client.useImage('terminal', image);
   });
 
   after(async () => {
-    await agent?.close();
+    await agent?.stop();
     await system?.close();
     await cluster?.close();
   });

@@ -7,7 +7,7 @@ import { WebSocket } from 'ws';
 import { CloseCode } from '@streamspace/protocol';
 import { createTestDatabase, waitFor, type TestDatabase } from '@streamspace/test-kit';
 import { assertDesktopPixels, LifecycleClient } from './lifecycle-support';
-import { startAgentProcess, type AgentProcess } from './support/start-agent';
+import { startAgent, type RunningAgent } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
 
 /**
@@ -50,7 +50,7 @@ describe('two control-plane processes on one database; the agent on one, the vie
   let replicaA: RunningSystem;
   let replicaB: RunningSystem;
   let forwarder: Awaited<ReturnType<typeof startForwarder>>;
-  let agent: AgentProcess;
+  let agent: RunningAgent;
   let client: LifecycleClient;
   let sessionId: string;
 
@@ -76,7 +76,7 @@ describe('two control-plane processes on one database; the agent on one, the vie
     replicaB = await startSystem({ embeddedAgent: 'none', database, env });
     forwarder = await startForwarder(replicaB.port);
     // The agent (and its enrollment) goes through the forwarder, which leads to B for now.
-    agent = await startAgentProcess({ ...replicaA, baseUrl: forwarder.url }, 'local');
+    agent = await startAgent(forwarder.url, await replicaA.login(), 'local', 'e2e-replicas');
     assert.equal(await linkOwnerUrl(await agent.agentId()), replicaB.baseUrl);
     client = new LifecycleClient(replicaA.baseUrl, await replicaA.login());
     sessionId = (await client.create('terminal', 'local')).id;
@@ -84,7 +84,7 @@ describe('two control-plane processes on one database; the agent on one, the vie
   });
   after(async () => {
     await client?.removeAndWaitStopped(sessionId);
-    await agent?.close();
+    await agent?.stop();
     await replicaA?.close();
     await replicaB?.close();
     await forwarder?.close();
@@ -132,7 +132,7 @@ describe('two control-plane processes on one database; the agent on one, the vie
       { timeoutMs: 30_000 },
     ).catch((error: Error) => {
       throw new Error(
-        `${error.message} (agent exited: ${agent.process.exited()})\n--- agent ---\n${agent.process.output().slice(-3000)}` +
+        `${error.message} (agent exited: ${agent.exited()})\n--- agent ---\n${agent.output().slice(-3000)}` +
           `\n--- replica A ---\n${replicaA.controlPlane.output().slice(-3000)}`,
       );
     });

@@ -4,7 +4,7 @@ import Docker from 'dockerode';
 import { CloseCode } from '@streamspace/protocol';
 import { ensureTestSessionImage, waitFor } from '@streamspace/test-kit';
 import { assertDesktopPixels, LifecycleClient } from './lifecycle-support';
-import { startAgentProcess, type AgentProcess } from './support/start-agent';
+import { startAgent, type RunningAgent } from './support/start-agent';
 import { startSystem, type RunningSystem } from './support/start-system';
 
 const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -12,21 +12,22 @@ const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 for (const platform of ['local', 'docker'] as const) {
   describe(`streaming a ${platform} desktop through the control plane`, () => {
     let system: RunningSystem;
-    let agent: AgentProcess;
+    let agent: RunningAgent;
     let client: LifecycleClient;
     let sessionId: string;
 
     before(async () => {
       system = await startSystem({ embeddedAgent: 'none' });
-      agent = await startAgentProcess(system, platform);
-      client = new LifecycleClient(system.baseUrl, await system.login());
+      const adminToken = await system.login();
+      agent = await startAgent(system.baseUrl, adminToken, platform, `e2e-${platform}`);
+      client = new LifecycleClient(system.baseUrl, adminToken);
       if (platform === 'docker') await client.useImage('terminal', await ensureTestSessionImage());
       sessionId = (await client.create('terminal', platform)).id;
       await client.waitForState(sessionId, ['running'], 60_000);
     });
     after(async () => {
       await client?.removeAndWaitStopped(sessionId);
-      await agent?.close();
+      await agent?.stop();
       await system?.close();
     });
 
@@ -72,11 +73,11 @@ for (const platform of ['local', 'docker'] as const) {
     test('killing the agent closes the viewer with a reason; after it reconnects the session still runs', async () => {
       const viewer = await client.openViewer(sessionId);
       await assertDesktopPixels(viewer);
-      await agent.process.kill();
+      await agent.crash();
       const closed = await viewer.closed;
       assert.equal(closed.code, CloseCode.agentOffline);
       assert.match(closed.reason, /agent/i);
-      await agent.restart();
+      await agent.resume();
       const session = await client.get(sessionId);
       assert.equal(
         session.state,

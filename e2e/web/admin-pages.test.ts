@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
-import { apiCall, apiLogin, startWebSystem, type WebSystem } from './web-system';
+import { apiCall } from '../support/api-call';
+import { apiLogin, startWebSystem, type WebSystem } from './web-system';
 
 let system: WebSystem;
 let browser: TestBrowser;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
-import { startAgent, type RunningAgent } from './start-agent';
+import { startAgent, type RunningAgent } from '../support/start-agent';
 import { apiLogin, startWebSystem, type WebSystem } from './web-system';
 
 let system: WebSystem;

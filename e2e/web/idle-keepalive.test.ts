@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { waitFor } from '@streamspace/test-kit';
 import { screenshot } from './launch-browser';
 import { signIn, startWebFixture, type WebFixture } from './web-fixture';
-import { apiCall } from './web-system';
+import { apiCall } from '../support/api-call';
 
 let web: WebFixture;
 

@@ -11,7 +11,8 @@ import {
   waitForPhase,
 } from './progress-recorder';
 import { waitForDesktop } from './viewer-helpers';
-import { apiCall, apiLogin } from './web-system';
+import { apiCall } from '../support/api-call';
+import { apiLogin } from './web-system';
 
 /**
  * What a user sees between pressing Launch (or Wake) and the desktop, recorded in the page by

@@ -5,7 +5,8 @@ import type { Locator } from 'playwright-core';
 import { createTestDatabase, waitFor, type TestDatabase } from '@streamspace/test-kit';
 import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
 import { signIn } from './web-fixture';
-import { apiCall, apiLogin, startWebSystem, type WebSystem } from './web-system';
+import { apiCall } from '../support/api-call';
+import { apiLogin, startWebSystem, type WebSystem } from './web-system';
 
 // The long lists show a page (100) and "Show more" while the server has more (docs/api.md
 // "Pagination"). Sessions and agents are written in SQL: the pages only read them, and 150

@@ -13,7 +13,7 @@ import {
   waitForPhase,
 } from './progress-recorder';
 import { canvasStats, clickRemote, waitForDesktop } from './viewer-helpers';
-import { apiCall } from './web-system';
+import { apiCall } from '../support/api-call';
 
 const docker = new Docker();
 const network = `streamspace-e2e-web-${randomBytes(4).toString('hex')}`;

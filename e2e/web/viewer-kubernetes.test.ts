@@ -17,7 +17,8 @@ import {
   waitForPhase,
 } from './progress-recorder';
 import { canvasStats, clickRemote, waitForDesktop, xtermTextLines } from './viewer-helpers';
-import { apiCall, apiLogin } from './web-system';
+import { apiCall } from '../support/api-call';
+import { apiLogin } from './web-system';
 
 /**
  * A Kubernetes agent against packages/test-kit's Kubernetes API server (its pods are Docker

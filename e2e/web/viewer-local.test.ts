@@ -11,7 +11,7 @@ import {
   waitForDesktop,
   xtermTextLines,
 } from './viewer-helpers';
-import { apiCall } from './web-system';
+import { apiCall } from '../support/api-call';
 
 let web: WebFixture;
 

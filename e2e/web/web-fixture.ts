@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { launchBrowser, type TestBrowser } from './launch-browser';
-import { startAgent, type RunningAgent, type StartAgentOptions } from './start-agent';
+import { startAgent, type RunningAgent, type StartAgentOptions } from '../support/start-agent';
 import { apiLogin, startWebSystem, stopAllSessions, type WebSystem } from './web-system';
 
 /** What a browser test with a real agent starts from. */

@@ -1,4 +1,5 @@
 import { waitFor } from '@streamspace/test-kit';
+import { apiCall } from '../support/api-call';
 import { startSystem, type StartSystemOptions } from '../support/start-system';
 import { buildWebUi, webOrigin } from './web-build';
 
@@ -48,26 +49,6 @@ export async function apiLogin(apiUrl: string, username: string, password: strin
   });
   if (!response.ok) throw new Error(`login failed: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { token: string }).token;
-}
-
-export async function apiCall(
-  apiUrl: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<unknown> {
-  const response = await fetch(`${apiUrl}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
 }
 
 /**
