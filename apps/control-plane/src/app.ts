@@ -27,7 +27,7 @@ import { createVncMetrics } from './vnc-proxy/vnc-metrics';
 import { createVncProxy, isVncPath, type VncProxy } from './vnc-proxy/vnc-proxy';
 import { refuseUnknownUpgrades } from './http/unknown-upgrades';
 import { createVncTickets } from './vnc-proxy/vnc-tickets';
-import { selectAgent } from './agents/agent-selector';
+import { checkAgentCapacity, selectAgent } from './agents/agent-selector';
 import { createChangeFeed, type ChangeFeed } from './events/change-feed';
 import { registerEventStreamRoutes } from './events/event-stream-routes';
 import { wireLifecycleScheduler } from './scheduler/lifecycle-wiring';
@@ -239,6 +239,7 @@ export async function createApp({
         { now: () => clock.now(), heartbeatTimeoutMs: config.heartbeatTimeoutMs },
         criteria,
       ),
+    checkCapacity: (agentId, trx) => checkAgentCapacity(trx, agentId),
   });
   registerCollectedGauge(
     metrics,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import type { CommandPayload, SessionEvent, SessionObservation } from '@streamspace/protocol';
 import { createTestDatabase, FakeClock, waitFor, type TestDatabase } from '@streamspace/test-kit';
+import { checkAgentCapacity } from '../src/agents/agent-selector';
 import type { Principal } from '../src/auth/principal';
 import { createDb, type Db } from '../src/db/database';
 import type { AgentCommandRow } from '../src/db/schema';
@@ -129,6 +130,7 @@ export async function createLifecycleHarness() {
     views,
     commands,
     pickAgent: async () => ({ id: agentId, name: 'docker-1', platform: 'docker' }),
+    checkCapacity: (agentId, trx) => checkAgentCapacity(trx, agentId),
     changed,
   });
   const agentEvents = createSessionAgentEvents({ db, logger, changed, commands });

@@ -181,6 +181,33 @@ async function holdAgent(
   return result.rows[0]?.held === true;
 }
 
+/**
+ * Hold the agent as a launch does, then refuse with `no_agent_available` when its sessions in
+ * LOAD_SESSION_STATES, counted in this transaction (so including a session it just moved to
+ * `waking`), exceed its capacity. Offline and draining agents are not refused: a wake for
+ * them waits in the queue like any command.
+ */
+export async function checkAgentCapacity(
+  executor: Kysely<Database>,
+  agentId: string,
+): Promise<void> {
+  await holdAgent(executor, agentId, 'wait');
+  const agent = await executor
+    .selectFrom('agents')
+    .select(['name', 'capacity'])
+    .where('id', '=', agentId)
+    .executeTakeFirst();
+  if (agent === undefined) return; // deleted: its sessions are being failed
+  const load = await currentLoad(executor, agentId);
+  const maxSessions = agent.capacity.maxSessions;
+  if (load > maxSessions) {
+    throw noAgent(
+      `agent "${agent.name}" is at capacity (${load - 1} of ${maxSessions} sessions): ` +
+        'stop or hibernate another session on it first',
+    );
+  }
+}
+
 /** The agent's load as committed now (a new statement sees placements committed meanwhile). */
 async function currentLoad(executor: Kysely<Database>, agentId: string): Promise<number> {
   const row = await executor

@@ -17,5 +17,11 @@ export type AgentPicker = (
   executor?: Transaction<Database>,
 ) => Promise<{ id: string; name: string; platform: Platform }>;
 
+/**
+ * Refuses (ApiError `no_agent_available`) when the agent holds more sessions in load states
+ * than its capacity, counted in `executor`'s transaction: a wake on a full agent.
+ */
+export type CapacityCheck = (agentId: string, executor: Transaction<Database>) => Promise<void>;
+
 /** Tells live views (server-sent events, other replicas) that a session changed. */
 export type SessionChanged = (sessionId: string) => void;

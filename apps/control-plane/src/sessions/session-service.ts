@@ -14,7 +14,7 @@ import { generatePassword } from '../auth/secrets';
 import type { Db } from '../db/database';
 import type { SessionRow } from '../db/schema';
 import { ApiError } from '../http/api-error';
-import type { AgentPicker, CommandSink, SessionChanged } from './session-ports';
+import type { AgentPicker, CapacityCheck, CommandSink, SessionChanged } from './session-ports';
 import { buildSessionSpec, homeKeyFor } from './session-spec-builder';
 import { stopSessionLocked } from './session-stop';
 import { transitionSession } from './session-transitions';
@@ -27,6 +27,8 @@ export interface SessionServiceDeps {
   views: SessionViews;
   commands: CommandSink;
   pickAgent: AgentPicker;
+  /** A wake takes a slot again: the session's agent must have one free. */
+  checkCapacity: CapacityCheck;
   changed: SessionChanged;
 }
 
@@ -40,6 +42,7 @@ export function createSessionService({
   views,
   commands,
   pickAgent,
+  checkCapacity,
   changed,
 }: SessionServiceDeps) {
   const log = logger.child({ module: 'sessions' });
@@ -234,6 +237,9 @@ export function createSessionService({
           trx,
         );
       } else {
+        // Its home is on that agent, so it wakes there or not at all (the session stays
+        // hibernated and the user is told why).
+        await checkCapacity(moved.agentId, trx);
         const template = await trx
           .selectFrom('templates')
           .selectAll()
