@@ -1,3 +1,4 @@
+import { SESSION_STATES } from '@streamspace/protocol';
 import { waitFor } from '@streamspace/test-kit';
 import { apiCall } from '../support/api-call';
 import { startSystem, type StartSystemOptions } from '../support/start-system';
@@ -60,10 +61,19 @@ export async function stopAllSessions(
   token: string,
   { deleteHome = false }: { deleteHome?: boolean } = {},
 ): Promise<void> {
-  const { items } = (await apiCall(apiUrl, token, 'GET', '/sessions?scope=all')) as {
-    items: { id: string; state: string }[];
-  };
-  const live = items.filter((session) => session.state !== 'stopped');
+  const live: { id: string }[] = [];
+  // Every page of the sessions not stopped yet (the list is paged: docs/api.md).
+  const states = SESSION_STATES.filter((state) => state !== 'stopped').join(',');
+  let cursor: string | null = null;
+  do {
+    const query = `scope=all&limit=500&state=${states}${cursor ? `&cursor=${cursor}` : ''}`;
+    const page = (await apiCall(apiUrl, token, 'GET', `/sessions?${query}`)) as {
+      items: { id: string }[];
+      nextCursor: string | null;
+    };
+    live.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
   for (const session of live) {
     await apiCall(apiUrl, token, 'DELETE', `/sessions/${session.id}?deleteHome=${deleteHome}`);
   }
