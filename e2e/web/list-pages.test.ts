@@ -126,7 +126,7 @@ test('My sessions shows 100, "Show more" loads the rest, and live changes still 
   await page.close();
 });
 
-test('Admin sessions filters by state on the server and pages the result', async () => {
+test('Admin sessions filters by state and user on the server and pages the result', async () => {
   const { page, errors, serverErrors } = await browser.newPage();
   await browser.context.clearCookies();
   await signIn(page, system, 'admin', system.adminPassword);
@@ -141,12 +141,17 @@ test('Admin sessions filters by state on the server and pages the result', async
   assert.equal(await page.getByRole('button', { name: 'Show more' }).count(), 0);
   await page.getByLabel('State').selectOption('any');
   await waitForRows(rows, 100, 'any state, first page');
+  // The user search asks the server for owners whose name contains the text.
+  await page.getByLabel('User').fill('nobody');
+  await page.getByText('No sessions match these filters.').waitFor();
+  await page.getByLabel('User').fill('ADM');
+  await waitForRows(rows, 100, "admin's sessions, first page");
   assert.deepEqual(errors, []);
   assert.deepEqual(serverErrors, []);
   await page.close();
 });
 
-test('Agents shows 100 by name, then the rest; the filters narrow the list', async () => {
+test('Agents shows 100 by name, then the rest; the filters and the name search narrow the list', async () => {
   const { page, errors, serverErrors } = await browser.newPage();
   await browser.context.clearCookies();
   await signIn(page, system, 'admin', system.adminPassword);
@@ -169,6 +174,9 @@ test('Agents shows 100 by name, then the rest; the filters narrow the list', asy
   await page.getByText('No agents match these filters.').waitFor();
   await page.getByLabel('Platform').selectOption('docker');
   await waitForRows(rows, 100, 'docker, first page');
+  await page.getByLabel('Name').fill('AGENT-10');
+  await waitForRows(rows, AGENTS - 99, 'names containing agent-10');
+  assert.equal(await page.getByRole('button', { name: 'Show more' }).count(), 0);
   assert.deepEqual(errors, []);
   assert.deepEqual(serverErrors, []);
   await page.close();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import type { Agent, Session } from '@streamspace/protocol';
+import type { Agent, Page, Session } from '@streamspace/protocol';
 import {
   api,
   createUser,
@@ -18,11 +18,6 @@ import {
 
 /** Rows per user; a few hundred make several pages at small limits. */
 const SESSIONS_PER_USER = 120;
-
-interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
 
 describe('list pagination', () => {
   let cp: TestApp;
@@ -267,6 +262,26 @@ describe('list pagination', () => {
     assert.equal(bad.body.error.code, 'validation_failed');
   });
 
+  it('narrows the admin list by username; a user cannot widen theirs with it', async () => {
+    const bobs = await walk<Session>('/api/v1/sessions?scope=all&user=BO&limit=50', adminToken);
+    assert.deepEqual(
+      bobs.items.map((session) => session.id),
+      await expectedIds({ userId: bob.id }),
+      'a case-insensitive part of the name',
+    );
+    assert.ok(bobs.pages > 1);
+    const nobody = await getPage<Session>('/api/v1/sessions?scope=all&user=b_b', adminToken);
+    assert.deepEqual(nobody, { items: [], nextCursor: null }, '_ is not a wildcard');
+    // On a user's own list the filter only narrows: bob asking for alice's sees nothing.
+    const notHis = await getPage<Session>('/api/v1/sessions?user=alice', bob.token);
+    assert.deepEqual(notHis.items, []);
+    const bad = await api(cp.baseUrl, 'GET', `/api/v1/sessions?scope=all&user=${'x'.repeat(33)}`, {
+      token: adminToken,
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'validation_failed');
+  });
+
   it("pages an agent's sessions the same way", async () => {
     const placed = await walk<Session>(`/api/v1/agents/${agentId}/sessions?limit=13`, adminToken);
     const expected = await expectedIds({ agentId });
@@ -334,7 +349,32 @@ describe('list pagination', () => {
     const offline = await walk<Agent>('/api/v1/agents?status=offline', adminToken);
     assert.ok(offline.items.some((agent) => agent.name === 'placed-on'));
     assert.ok(offline.items.every((agent) => agent.status === 'offline'));
-    for (const query of ['status=asleep', 'platform=vms', 'status=']) {
+    // Name search: a case-insensitive substring; LIKE wildcards in it are literal.
+    const tens = await walk<Agent>('/api/v1/agents?name=AGENT-01&limit=4', adminToken);
+    assert.deepEqual(
+      tens.items.map((agent) => agent.name),
+      seeded.map((agent) => agent.name).filter((name) => name.includes('agent-01')),
+    );
+    assert.equal(tens.items.length, 10);
+    const wildcard = await getPage<Agent>('/api/v1/agents?name=pg_agent', adminToken);
+    assert.deepEqual(wildcard.items, [], '_ is not a wildcard');
+    const onlineDocker = await getPage<Agent>(
+      '/api/v1/agents?name=pg-agent&status=online&platform=docker',
+      adminToken,
+    );
+    assert.deepEqual(
+      onlineDocker.items.map((agent) => agent.name),
+      seeded
+        .filter((agent) => agent.status === 'online' && agent.platform === 'docker')
+        .map((agent) => agent.name),
+    );
+    for (const query of [
+      'status=asleep',
+      'platform=vms',
+      'status=',
+      'name=',
+      `name=${'x'.repeat(65)}`,
+    ]) {
       const response = await api(cp.baseUrl, 'GET', `/api/v1/agents?${query}`, {
         token: adminToken,
       });

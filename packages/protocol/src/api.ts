@@ -183,6 +183,8 @@ export const AgentListQuery = z.object({
   cursor: PageCursor,
   status: listParam(AgentStatus),
   platform: listParam(Platform),
+  /** Only agents whose name contains this text, ignoring case: `name=gpu`. */
+  name: z.string().trim().min(1).max(64).optional(),
 });
 export type AgentListQuery = z.infer<typeof AgentListQuery>;
 
@@ -287,11 +289,16 @@ export const SessionListQuery = z.object({
   cursor: PageCursor,
   /** Only sessions in these states: `state=running,hibernated` or `state=a&state=b`. */
   state: listParam(SessionState),
+  /**
+   * Only sessions whose owner's username contains this text, ignoring case: `user=ali`
+   * (narrows `scope=all`; never widens `own`).
+   */
+  user: z.string().trim().min(1).max(32).optional(),
 });
 export type SessionListQuery = z.infer<typeof SessionListQuery>;
 
 /** `GET /agents/:id/sessions`: the same pages as `GET /sessions`, without a scope. */
-export const AgentSessionListQuery = SessionListQuery.omit({ scope: true });
+export const AgentSessionListQuery = SessionListQuery.omit({ scope: true, user: true });
 export type AgentSessionListQuery = z.infer<typeof AgentSessionListQuery>;
 
 export const DeleteSessionQuery = z.object({

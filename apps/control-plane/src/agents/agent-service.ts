@@ -19,6 +19,7 @@ import type {
 import { generateSecret, hashSecret } from '../auth/secrets';
 import type { Db } from '../db/database';
 import type { AgentCommandRow, AgentRow, Database } from '../db/schema';
+import { containsPattern } from '../db/contains-pattern';
 import { ApiError } from '../http/api-error';
 import { createPageCursor } from '../http/page-cursor';
 import {
@@ -196,6 +197,8 @@ export function createAgentService({ db, clock, heartbeatTimeoutMs }: AgentServi
     if (after !== undefined) query = query.where('agents.name', '>', after[0]);
     if (request.platform !== undefined)
       query = query.where('agents.platform', 'in', request.platform);
+    if (request.name !== undefined)
+      query = query.where('agents.name', 'ilike', containsPattern(request.name));
     const statuses = request.status;
     if (statuses !== undefined) {
       const freshSince = new Date(clock.now() - heartbeatTimeoutMs);

@@ -144,11 +144,15 @@ export function createSessionService({
   async function list(principal: Principal, query: SessionListQuery): Promise<SessionPage> {
     if (query.scope === 'all' && !isAdmin(principal))
       throw new ApiError('forbidden', 'scope=all needs the admin role');
-    return views.page(query.scope === 'all' ? {} : { userId: principal.userId }, {
-      limit: query.limit,
-      cursor: query.cursor,
-      states: query.state,
-    });
+    const scope = query.scope === 'all' ? {} : { userId: principal.userId };
+    return views.page(
+      { ...scope, ...(query.user ? { usernameContains: query.user } : {}) },
+      {
+        limit: query.limit,
+        cursor: query.cursor,
+        states: query.state,
+      },
+    );
   }
 
   async function get(principal: Principal, sessionId: string): Promise<Session> {

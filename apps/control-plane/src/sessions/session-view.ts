@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import { Uuid } from '@streamspace/protocol';
 import type { Session, SessionEvent, SessionPage, SessionState } from '@streamspace/protocol';
+import { containsPattern } from '../db/contains-pattern';
 import type { Db } from '../db/database';
 import type { SessionEventRow, SessionRow } from '../db/schema';
 import { createPageCursor } from '../http/page-cursor';
@@ -19,6 +20,8 @@ export interface SessionViewDeps {
 export interface SessionFilter {
   sessionId?: string;
   userId?: string;
+  /** Text the owner's username contains, ignoring case (the admin list's user filter). */
+  usernameContains?: string;
   agentId?: string;
   includeDeleted?: boolean;
 }
@@ -70,6 +73,8 @@ export function createSessionViews({
       ]);
     if (filter.sessionId !== undefined) query = query.where('sessions.id', '=', filter.sessionId);
     if (filter.userId !== undefined) query = query.where('sessions.userId', '=', filter.userId);
+    if (filter.usernameContains !== undefined)
+      query = query.where('users.username', 'ilike', containsPattern(filter.usernameContains));
     if (filter.agentId !== undefined) query = query.where('sessions.agentId', '=', filter.agentId);
     if (filter.includeDeleted !== true) query = query.where('sessions.deletedAt', 'is', null);
     return query;

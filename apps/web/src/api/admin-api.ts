@@ -25,13 +25,15 @@ const id = (value: string) => encodeURIComponent(value);
 export interface AgentListFilter {
   status?: AgentStatus | undefined;
   platform?: Platform | undefined;
+  /** Text the name contains, ignoring case. */
+  name?: string | undefined;
 }
 
 export const agentsApi = {
   /** One page by name; `cursor` is the previous page's nextCursor. */
   page: (filter: AgentListFilter, cursor: string | undefined) =>
     apiRequest('GET', '/agents', AgentPage, {
-      query: { status: filter.status, platform: filter.platform, cursor },
+      query: { status: filter.status, platform: filter.platform, name: filter.name, cursor },
     }),
   update: (agentId: string, body: UpdateAgentRequest) =>
     apiRequest('PUT', `/agents/${id(agentId)}`, Agent, { body }),

@@ -16,6 +16,8 @@ const SessionEventList = listOf(SessionEvent);
 /** Which sessions a list shows; no states means every state. */
 export interface SessionListFilter {
   states?: readonly SessionState[] | undefined;
+  /** Text the owner's username contains, ignoring case. */
+  user?: string | undefined;
 }
 
 export type SessionAction = 'stop' | 'hibernate' | 'wake' | 'keepalive';
@@ -27,6 +29,7 @@ export const sessionsApi = {
       query: {
         scope: scope === 'all' ? 'all' : undefined,
         state: filter.states?.join(','),
+        user: filter.user,
         cursor,
       },
     }),

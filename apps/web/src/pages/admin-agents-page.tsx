@@ -11,6 +11,7 @@ import { LoadMore } from '../components/load-more';
 import { PageHeader } from '../components/page-header';
 import { QueryStatus } from '../components/query-status';
 import { StateBadge } from '../components/state-badge';
+import { useDebouncedValue } from '../components/use-debounced-value';
 import { useNow } from '../components/use-now';
 import { EnrollmentDialog } from '../features/admin/enrollment-dialog';
 import { useAgentList } from '../features/admin/use-agent-list';
@@ -22,10 +23,13 @@ const ANY = '';
 export function AdminAgentsPage() {
   const [status, setStatus] = useState<AgentStatus | typeof ANY>(ANY);
   const [platform, setPlatform] = useState<Platform | typeof ANY>(ANY);
-  const filtered = status !== ANY || platform !== ANY;
+  const [nameInput, setNameInput] = useState('');
+  const name = useDebouncedValue(nameInput.trim());
+  const filtered = status !== ANY || platform !== ANY || name !== '';
   const agents = useAgentList({
     status: status === ANY ? undefined : status,
     platform: platform === ANY ? undefined : platform,
+    name: name === '' ? undefined : name,
   });
   const [adding, setAdding] = useState(false);
 
@@ -33,6 +37,17 @@ export function AdminAgentsPage() {
     <>
       <PageHeader title="Agents">
         <LiveIndicator />
+        <span className="inline-field">
+          <label htmlFor="agent-name-filter">Name</label>
+          <input
+            id="agent-name-filter"
+            type="search"
+            placeholder="contains…"
+            maxLength={64}
+            value={nameInput}
+            onChange={(event) => setNameInput(event.target.value)}
+          />
+        </span>
         <span className="inline-field">
           <label htmlFor="agent-status-filter">Status</label>
           <select

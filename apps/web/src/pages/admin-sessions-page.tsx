@@ -2,6 +2,7 @@ import { SESSION_STATES, type SessionState } from '@streamspace/protocol';
 import { useState } from 'react';
 import { LoadMore } from '../components/load-more';
 import { PageHeader } from '../components/page-header';
+import { useDebouncedValue } from '../components/use-debounced-value';
 import { QueryStatus } from '../components/query-status';
 import { LiveIndicator } from '../features/live/live-indicator';
 import { SessionTable } from '../features/sessions/session-table';
@@ -19,12 +20,28 @@ const STATE_FILTERS: Record<string, { label: string; states?: readonly SessionSt
 
 export function AdminSessionsPage() {
   const [stateFilter, setStateFilter] = useState('not-stopped');
-  const sessions = useSessionList('all', { states: STATE_FILTERS[stateFilter]?.states });
+  const [userInput, setUserInput] = useState('');
+  const user = useDebouncedValue(userInput.trim());
+  const sessions = useSessionList('all', {
+    states: STATE_FILTERS[stateFilter]?.states,
+    user: user === '' ? undefined : user,
+  });
 
   return (
     <>
       <PageHeader title="All sessions">
         <LiveIndicator />
+        <span className="inline-field">
+          <label htmlFor="session-user-filter">User</label>
+          <input
+            id="session-user-filter"
+            type="search"
+            placeholder="contains…"
+            maxLength={32}
+            value={userInput}
+            onChange={(event) => setUserInput(event.target.value)}
+          />
+        </span>
         <span className="inline-field">
           <label htmlFor="session-state-filter">State</label>
           <select
@@ -42,7 +59,7 @@ export function AdminSessionsPage() {
       </PageHeader>
       <QueryStatus query={sessions} loading="Loading sessions" errorTitle="Cannot load sessions" />
       {sessions.data && sessions.sessions.length === 0 ? (
-        <p className="empty">No sessions.</p>
+        <p className="empty">No sessions match these filters.</p>
       ) : null}
       {sessions.sessions.length > 0 ? <SessionTable sessions={sessions.sessions} showUser /> : null}
       <LoadMore query={sessions} shown={sessions.sessions.length} noun="sessions" />

@@ -88,7 +88,9 @@ function applySession(queryClient: QueryClient, session: Session): void {
     if (!data) continue;
     const filter = (key[2] ?? {}) as SessionListFilter;
     const fold = foldIntoPages(data, session, {
-      matches: filter.states === undefined || filter.states.includes(session.state),
+      matches:
+        (filter.states === undefined || filter.states.includes(session.state)) &&
+        (filter.user === undefined || contains(session.username, filter.user)),
       // Newest first, then by id descending (the API's keyset order).
       sortsBefore: (a, b) =>
         a.createdAt === b.createdAt ? a.id > b.id : a.createdAt > b.createdAt,
@@ -105,12 +107,18 @@ function applyAgent(queryClient: QueryClient, agent: Agent): void {
     const fold = foldIntoPages(data, agent, {
       matches:
         (filter.status === undefined || filter.status === agent.status) &&
-        (filter.platform === undefined || filter.platform === agent.platform),
+        (filter.platform === undefined || filter.platform === agent.platform) &&
+        (filter.name === undefined || contains(agent.name, filter.name)),
       sortsBefore: (a, b) => a.name < b.name,
     });
     applyFold(queryClient, key, fold);
   }
   void queryClient.invalidateQueries({ queryKey: queryKeys.platforms });
+}
+
+/** The server's name filters: a substring, ignoring case. */
+function contains(value: string, text: string): boolean {
+  return value.toLowerCase().includes(text.toLowerCase());
 }
 
 function applyFold<T>(queryClient: QueryClient, key: QueryKey, fold: PageFold<T>): void {
