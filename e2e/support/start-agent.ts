@@ -95,7 +95,12 @@ export async function startAgent(
       `agent ${name} to be online`,
       async () => {
         if (process.exitCode !== null) throw new Error(`agent exited with ${process.exitCode}`);
-        const { items } = (await apiCall(apiUrl, adminToken, 'GET', '/agents')) as {
+        const { items } = (await apiCall(
+          apiUrl,
+          adminToken,
+          'GET',
+          `/agents?name=${encodeURIComponent(name)}`,
+        )) as {
           items: { name: string; status: string; connected: boolean }[];
         };
         return items.some(
@@ -107,7 +112,12 @@ export async function startAgent(
   };
 
   const record = async () => {
-    const { items } = (await apiCall(apiUrl, adminToken, 'GET', '/agents')) as {
+    const { items } = (await apiCall(
+      apiUrl,
+      adminToken,
+      'GET',
+      `/agents?name=${encodeURIComponent(name)}`,
+    )) as {
       items: { id: string; name: string; connected: boolean }[];
     };
     return items.find((agent) => agent.name === name);
