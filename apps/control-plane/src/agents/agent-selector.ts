@@ -151,8 +151,12 @@ export async function selectAgent(
       // It filled up since the ranking (a launch that held it committed): the next one.
     }
     // Every ranked agent is held by another launch. Wait for the best, unless this launch
-    // already holds one: waiting while holding could deadlock with a launch waiting for it.
-    if (holdingAny) continue;
+    // already holds one: waiting while holding could deadlock with a launch waiting for it,
+    // so back off a little (those launches commit within milliseconds) and rank again.
+    if (holdingAny) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, 5 * attempt)));
+      continue;
+    }
     const best = ranked[0] as SelectedAgent;
     await holdAgent(executor, best.id, 'wait');
     holdingAny = true;
