@@ -23,8 +23,15 @@ interface PostgresBinaries {
   postgres: string;
 }
 
-/** Only the server's own messages in English, so readiness can be read from its log. */
-const SERVER_ENV = { ...process.env, LC_MESSAGES: 'C' };
+/**
+ * The server's environment: not the control plane's (it holds secrets PostgreSQL has no use
+ * for), and messages in English so readiness can be read from its log.
+ */
+const SERVER_ENV = {
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  ...(process.env.TZ === undefined ? {} : { TZ: process.env.TZ }),
+  LC_MESSAGES: 'C',
+};
 const READY_LINE = 'database system is ready to accept connections';
 
 async function binaries(): Promise<PostgresBinaries> {
