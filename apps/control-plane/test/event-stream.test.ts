@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { systemClock } from '@streamspace/protocol';
+import { systemClock, type Session } from '@streamspace/protocol';
 import { waitFor } from '@streamspace/test-kit';
 import { createAuthService } from '../src/auth/auth-service';
 import { createRequestAuth } from '../src/auth/request-auth';
+import type { ChangeListener } from '../src/events/change-feed';
 import { registerEventStreamRoutes } from '../src/events/event-stream-routes';
 import { createHttpServer } from '../src/http/http-server';
 import {
@@ -114,5 +115,75 @@ describe('event stream re-authentication', () => {
     const stream = readStream(response);
     assert.equal((await api(system.baseUrl, 'POST', '/api/v1/auth/logout', { token })).status, 204);
     await within(stream.ended, STREAM_END_MS, 'the stream outlived the logout');
+  });
+});
+
+describe('event stream fan-out', () => {
+  let system: TestApp;
+  let events: FastifyInstance;
+  let eventsUrl: string;
+  let publish: ChangeListener = () => {};
+  const loads: string[] = [];
+  /** The owner of every session the fake load answers with. */
+  let owner = '';
+
+  before(async () => {
+    system = await startTestApp();
+    events = await createHttpServer({ logger: pino({ level: 'silent' }) });
+    registerEventStreamRoutes(events, {
+      guard: createRequestAuth(createAuthService({ db: system.app.db, clock: systemClock })),
+      feed: {
+        subscribe: (listener) => {
+          publish = listener;
+          return () => {};
+        },
+      },
+      loadSession: async (id) => {
+        loads.push(id);
+        return { id, userId: owner, state: 'running' } as unknown as Session;
+      },
+      loadAgent: async () => null,
+      keepaliveMs: 60_000,
+    });
+    eventsUrl = await events.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(async () => {
+    await events.close();
+    await system.close();
+  });
+
+  it('reads a changed session once for every stream, and sends it only to who may see it', async () => {
+    const admin = await loginAs(system.baseUrl, 'admin', TEST_ADMIN_PASSWORD);
+    const dave = await createUser(system.baseUrl, admin, 'dave');
+    const erin = await createUser(system.baseUrl, admin, 'erin');
+    owner = dave.id;
+    const aborts: AbortController[] = [];
+    const open = async (token: string) => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      const response = await fetch(`${eventsUrl}/api/v1/events`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: abort.signal,
+      });
+      assert.equal(response.status, 200);
+      const stream = readStream(response);
+      await waitFor('the stream to be connected', () => stream.text().includes(': connected'));
+      return { stream };
+    };
+    const streams = {
+      admin: await open(admin),
+      dave: [await open(dave.token), await open(dave.token), await open(dave.token)],
+      erin: await open(erin.token),
+    };
+
+    publish({ kind: 'session', id: 'one-session' });
+    const delivered = (text: string) => text.includes('"id":"one-session"');
+    await waitFor('the owner and the admin to receive it', () =>
+      [streams.admin, ...streams.dave].every(({ stream }) => delivered(stream.text())),
+    );
+    assert.deepEqual(loads, ['one-session'], 'one read for five streams');
+    assert.equal(delivered(streams.erin.stream.text()), false, 'not sent to another user');
+
+    for (const abort of aborts) abort.abort();
   });
 });

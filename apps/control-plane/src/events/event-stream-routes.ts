@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Agent, Session } from '@streamspace/protocol';
-import { isAdmin } from '../auth/principal';
+import { isAdmin, type Principal } from '../auth/principal';
 import type { RequestAuth } from '../auth/request-auth';
 import type { ChangeFeed } from './change-feed';
 
@@ -20,20 +20,52 @@ export interface EventStreamDeps {
   keepaliveMs?: number;
 }
 
+/** One open event stream: who it is for (renewed at each keepalive) and how to write to it. */
+interface Subscriber {
+  principal: Principal;
+  send(event: string, data: unknown): void;
+}
+
 export function registerEventStreamRoutes(
   app: FastifyInstance,
   { guard, feed, loadSession, loadAgent, keepaliveMs = KEEPALIVE_MS }: EventStreamDeps,
 ): void {
   const open = new Set<{ end(): void }>();
+  const subscribers = new Set<Subscriber>();
   // Hijacked responses are not Fastify's to close: end them so shutdown does not wait on them.
   app.addHook('onClose', async () => {
     for (const stream of open) stream.end();
   });
 
+  // One subscription for every stream: a change is read once, however many browsers watch
+  // (N streams no longer mean N queries per change), then sent to those who may see it.
+  const unsubscribe = feed.subscribe((change) => {
+    if (subscribers.size === 0) return;
+    void (async () => {
+      if (change.kind === 'session') {
+        const session = await loadSession(change.id);
+        if (session === null) return;
+        for (const subscriber of subscribers) {
+          const { principal } = subscriber;
+          if (session.userId === principal.userId || isAdmin(principal))
+            subscriber.send('session', session);
+        }
+      } else {
+        const admins = [...subscribers].filter((subscriber) => isAdmin(subscriber.principal));
+        if (admins.length === 0) return;
+        const agent = await loadAgent(change.id);
+        if (agent === null) return;
+        for (const subscriber of admins) subscriber.send('agent', agent);
+      }
+    })().catch((error: Error) =>
+      app.log.warn({ err: error.message }, 'event stream update failed'),
+    );
+  });
+  app.addHook('onClose', async () => unsubscribe());
+
   // signed in: server-sent events for the sessions (and, for admins, agents) the caller may see
   app.get('/api/v1/events', async (request, reply) => {
-    // Replaced at every keepalive by a fresh authentication of the same credential.
-    let principal = await guard.requireUser(request);
+    const principal = await guard.requireUser(request);
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -43,32 +75,23 @@ export function registerEventStreamRoutes(
       'x-accel-buffering': 'no',
     });
     raw.write(': connected\n\n');
-    const send = (event: string, data: unknown) =>
-      raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const unsubscribe = feed.subscribe((change) => {
-      void (async () => {
-        if (change.kind === 'session') {
-          const session = await loadSession(change.id);
-          if (session !== null && (session.userId === principal.userId || isAdmin(principal)))
-            send('session', session);
-        } else if (isAdmin(principal)) {
-          const agent = await loadAgent(change.id);
-          if (agent !== null) send('agent', agent);
-        }
-      })().catch((error: Error) =>
-        request.log.warn({ err: error.message }, 'event stream update failed'),
-      );
-    });
+    // Its principal is replaced at every keepalive by a fresh authentication of the credential.
+    const subscriber: Subscriber = {
+      principal,
+      send: (event, data) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    };
+    subscribers.add(subscriber);
     const keepalive = setInterval(() => {
       void guard
         .reauthenticate(request)
         .then((fresh) => {
           if (fresh === null) {
             // Logged out, token revoked or expired, or user disabled: no more updates.
+            subscribers.delete(subscriber);
             raw.end();
             return;
           }
-          principal = fresh;
+          subscriber.principal = fresh;
           raw.write(': keepalive\n\n');
         })
         .catch((error: Error) =>
@@ -78,8 +101,8 @@ export function registerEventStreamRoutes(
     open.add(raw);
     raw.on('close', () => {
       open.delete(raw);
+      subscribers.delete(subscriber);
       clearInterval(keepalive);
-      unsubscribe();
     });
   });
 }
