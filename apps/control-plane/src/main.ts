@@ -1,8 +1,8 @@
 import { pino } from 'pino';
+import { REDACT_PATHS } from '@streamspace/protocol';
 import { createApp } from './app';
 import { loadConfig } from './config';
 import { startEmbeddedAgent } from './embedded-agent';
-import { REDACT_PATHS } from './logging/redact-paths';
 
 const config = loadConfig();
 const logger = pino({

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
-import { Labels, type Platform } from '@streamspace/protocol';
+import { Labels, REDACT_PATHS, type Platform } from '@streamspace/protocol';
 import type { SessionDriver } from '@streamspace/session-driver';
 import { createAgentStreamMux } from './streams/agent-stream-mux';
 import { createAgentRuntime } from './agent-runtime';
@@ -118,7 +118,7 @@ export async function runAgentCli(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
   const options = parseAgentCliOptions(platform, argv, env);
-  const logger = pino({ level: options.logLevel }).child({ platform });
+  const logger = pino({ level: options.logLevel, redact: REDACT_PATHS }).child({ platform });
   let credentials = await readCredentialsFile(options.credentialsFile);
   const url = options.url ?? credentials?.controlPlaneUrl;
   if (url === undefined) throw new Error('set --url or STREAMSPACE_URL');

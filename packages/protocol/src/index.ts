@@ -10,3 +10,4 @@ export * from './api';
 export * from './clock';
 export * from './stream-link';
 export * from './orphan-session';
+export * from './log-redaction';

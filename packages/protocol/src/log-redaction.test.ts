@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { REDACT_PATHS } from './redact-paths';
+import { REDACT_PATHS } from './log-redaction';
 
 describe('log redaction', () => {
   it('hides credentials at the top level and one and two objects deep', () => {
