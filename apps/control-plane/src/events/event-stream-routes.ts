@@ -23,8 +23,12 @@ export interface EventStreamDeps {
 /** One open event stream: who it is for (renewed at each keepalive) and how to write to it. */
 interface Subscriber {
   principal: Principal;
-  send(event: string, data: unknown): void;
+  write(frame: string): void;
 }
+
+/** A server-sent event, serialised once however many streams it goes to. */
+const eventFrame = (event: string, data: unknown) =>
+  `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 export function registerEventStreamRoutes(
   app: FastifyInstance,
@@ -45,17 +49,18 @@ export function registerEventStreamRoutes(
       if (change.kind === 'session') {
         const session = await loadSession(change.id);
         if (session === null) return;
+        const frame = eventFrame('session', session);
         for (const subscriber of subscribers) {
           const { principal } = subscriber;
-          if (session.userId === principal.userId || isAdmin(principal))
-            subscriber.send('session', session);
+          if (session.userId === principal.userId || isAdmin(principal)) subscriber.write(frame);
         }
       } else {
         const admins = [...subscribers].filter((subscriber) => isAdmin(subscriber.principal));
         if (admins.length === 0) return;
         const agent = await loadAgent(change.id);
         if (agent === null) return;
-        for (const subscriber of admins) subscriber.send('agent', agent);
+        const frame = eventFrame('agent', agent);
+        for (const subscriber of admins) subscriber.write(frame);
       }
     })().catch((error: Error) =>
       app.log.warn({ err: error.message }, 'event stream update failed'),
@@ -78,7 +83,7 @@ export function registerEventStreamRoutes(
     // Its principal is replaced at every keepalive by a fresh authentication of the credential.
     const subscriber: Subscriber = {
       principal,
-      send: (event, data) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+      write: (frame) => raw.write(frame),
     };
     subscribers.add(subscriber);
     const keepalive = setInterval(() => {
