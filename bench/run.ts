@@ -3,6 +3,8 @@
 //        npm run bench -- --quick (smaller transfers, for trying changes)
 // Control plane scale (agents heartbeating, sessions in the database, dispatch and API
 // latency): npx tsx bench/control-plane-scale.ts [--agents N] [--sessions N] [--quick]
+// Many browsers on the event stream: npx tsx bench/event-fanout.ts [--streams N]
+//   [--changes-per-second R] [--seconds S]
 import { cpus, loadavg } from 'node:os';
 import type { Conn } from './clients';
 import {
