@@ -78,6 +78,19 @@ export async function startAgent(
   let output = '';
   let child: ChildProcess | null = null;
 
+  /** This agent as the control plane lists it (found by its name). */
+  const record = async () => {
+    const { items } = (await apiCall(
+      apiUrl,
+      adminToken,
+      'GET',
+      `/agents?name=${encodeURIComponent(name)}`,
+    )) as {
+      items: { id: string; name: string; status: string; connected: boolean }[];
+    };
+    return items.find((agent) => agent.name === name);
+  };
+
   const spawnAgent = async (enroll: boolean) => {
     // The token in the environment, as the Agents page's command passes it.
     const process = spawn('bash', args, {
@@ -95,32 +108,11 @@ export async function startAgent(
       `agent ${name} to be online`,
       async () => {
         if (process.exitCode !== null) throw new Error(`agent exited with ${process.exitCode}`);
-        const { items } = (await apiCall(
-          apiUrl,
-          adminToken,
-          'GET',
-          `/agents?name=${encodeURIComponent(name)}`,
-        )) as {
-          items: { name: string; status: string; connected: boolean }[];
-        };
-        return items.some(
-          (agent) => agent.name === name && agent.status === 'online' && agent.connected,
-        );
+        const agent = await record();
+        return agent?.status === 'online' && agent.connected;
       },
       { timeoutMs: 60_000, intervalMs: 200 },
     );
-  };
-
-  const record = async () => {
-    const { items } = (await apiCall(
-      apiUrl,
-      adminToken,
-      'GET',
-      `/agents?name=${encodeURIComponent(name)}`,
-    )) as {
-      items: { id: string; name: string; connected: boolean }[];
-    };
-    return items.find((agent) => agent.name === name);
   };
 
   const end = async (signal: 'SIGTERM' | 'SIGKILL') => {

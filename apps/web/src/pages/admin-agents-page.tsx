@@ -7,6 +7,7 @@ import { queryKeys } from '../api/query-keys';
 import { Dialog } from '../components/confirm-dialog';
 import { CardTable, Cell } from '../components/card-table';
 import { InlineError } from '../components/error-panel';
+import { SearchFilter, SelectFilter } from '../components/list-filters';
 import { LoadMore } from '../components/load-more';
 import { PageHeader } from '../components/page-header';
 import { QueryStatus } from '../components/query-status';
@@ -19,6 +20,7 @@ import { formatDuration } from '../features/sessions/format-duration';
 import { LiveIndicator } from '../features/live/live-indicator';
 
 const ANY = '';
+const ANY_OPTION = { value: ANY, label: 'Any' } as const;
 
 export function AdminAgentsPage() {
   const [status, setStatus] = useState<AgentStatus | typeof ANY>(ANY);
@@ -37,47 +39,27 @@ export function AdminAgentsPage() {
     <>
       <PageHeader title="Agents">
         <LiveIndicator />
-        <span className="inline-field">
-          <label htmlFor="agent-name-filter">Name</label>
-          <input
-            id="agent-name-filter"
-            type="search"
-            placeholder="contains…"
-            maxLength={64}
-            value={nameInput}
-            onChange={(event) => setNameInput(event.target.value)}
-          />
-        </span>
-        <span className="inline-field">
-          <label htmlFor="agent-status-filter">Status</label>
-          <select
-            id="agent-status-filter"
-            value={status}
-            onChange={(event) => setStatus(event.target.value as AgentStatus | typeof ANY)}
-          >
-            <option value={ANY}>Any</option>
-            {AgentStatus.options.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </span>
-        <span className="inline-field">
-          <label htmlFor="agent-platform-filter">Platform</label>
-          <select
-            id="agent-platform-filter"
-            value={platform}
-            onChange={(event) => setPlatform(event.target.value as Platform | typeof ANY)}
-          >
-            <option value={ANY}>Any</option>
-            {PLATFORMS.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </span>
+        <SearchFilter
+          id="agent-name-filter"
+          label="Name"
+          value={nameInput}
+          maxLength={64}
+          onChange={setNameInput}
+        />
+        <SelectFilter
+          id="agent-status-filter"
+          label="Status"
+          value={status}
+          options={[ANY_OPTION, ...AgentStatus.options.map((value) => ({ value, label: value }))]}
+          onChange={setStatus}
+        />
+        <SelectFilter
+          id="agent-platform-filter"
+          label="Platform"
+          value={platform}
+          options={[ANY_OPTION, ...PLATFORMS.map((value) => ({ value, label: value }))]}
+          onChange={setPlatform}
+        />
         <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
           Add agent
         </button>

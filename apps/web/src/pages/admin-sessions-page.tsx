@@ -1,5 +1,6 @@
 import { SESSION_STATES, type SessionState } from '@streamspace/protocol';
 import { useState } from 'react';
+import { SearchFilter, SelectFilter } from '../components/list-filters';
 import { LoadMore } from '../components/load-more';
 import { PageHeader } from '../components/page-header';
 import { useDebouncedValue } from '../components/use-debounced-value';
@@ -31,31 +32,20 @@ export function AdminSessionsPage() {
     <>
       <PageHeader title="All sessions">
         <LiveIndicator />
-        <span className="inline-field">
-          <label htmlFor="session-user-filter">User</label>
-          <input
-            id="session-user-filter"
-            type="search"
-            placeholder="contains…"
-            maxLength={32}
-            value={userInput}
-            onChange={(event) => setUserInput(event.target.value)}
-          />
-        </span>
-        <span className="inline-field">
-          <label htmlFor="session-state-filter">State</label>
-          <select
-            id="session-state-filter"
-            value={stateFilter}
-            onChange={(event) => setStateFilter(event.target.value)}
-          >
-            {Object.entries(STATE_FILTERS).map(([value, { label }]) => (
-              <option key={value} value={value}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </span>
+        <SearchFilter
+          id="session-user-filter"
+          label="User"
+          value={userInput}
+          maxLength={32}
+          onChange={setUserInput}
+        />
+        <SelectFilter
+          id="session-state-filter"
+          label="State"
+          value={stateFilter}
+          options={Object.entries(STATE_FILTERS).map(([value, { label }]) => ({ value, label }))}
+          onChange={setStateFilter}
+        />
       </PageHeader>
       <QueryStatus query={sessions} loading="Loading sessions" errorTitle="Cannot load sessions" />
       {sessions.data && sessions.sessions.length === 0 ? (
