@@ -3,9 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { waitFor, type TestDatabase } from '@streamspace/test-kit';
 import { selectAgent, type SelectedAgent } from '../src/agents/agent-selector';
-import type { Db } from '../src/db/database';
-import { createDb } from '../src/db/database';
-import { createMigratedDatabase, SEEDED_USER_ID, seedUserAndTemplate } from './migrated-database';
+import { createDb, type Db } from '../src/db/database';
+import {
+  createMigratedDatabase,
+  insertSeededSession,
+  seedUserAndTemplate,
+} from './migrated-database';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 const deps = { now: () => NOW, heartbeatTimeoutMs: 30_000 };
@@ -13,22 +16,7 @@ const docker = { platform: 'docker' } as const;
 
 /** What a launch does in its transaction: choose an agent and take a slot on it. */
 async function place(trx: Db, agent: SelectedAgent): Promise<void> {
-  await trx
-    .insertInto('sessions')
-    .values({
-      userId: SEEDED_USER_ID,
-      templateId: 'terminal',
-      platform: 'docker',
-      agentId: agent.id,
-      state: 'pending',
-      stateReason: 'placed by the test',
-      homeKey: 'h',
-      vncPassword: 'p',
-      details: '{}',
-      idleTimeoutMinutes: null,
-      maxDurationMinutes: null,
-    })
-    .execute();
+  await insertSeededSession(trx, agent, 'pending');
 }
 
 /** A launch whose transaction stays open until `commit()`, to interleave two of them. */

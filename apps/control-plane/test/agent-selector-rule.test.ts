@@ -5,7 +5,11 @@ import type { Labels, Platform, SessionState } from '@streamspace/protocol';
 import type { TestDatabase } from '@streamspace/test-kit';
 import { LOAD_SESSION_STATES, selectAgent, type AgentCriteria } from '../src/agents/agent-selector';
 import { createDb } from '../src/db/database';
-import { createMigratedDatabase, SEEDED_USER_ID, seedUserAndTemplate } from './migrated-database';
+import {
+  createMigratedDatabase,
+  insertSeededSession,
+  seedUserAndTemplate,
+} from './migrated-database';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 const TIMEOUT_MS = 30_000;
@@ -104,22 +108,7 @@ describe('agent selection rule over a varied fleet', () => {
       for (let s = 0; s < sessions; s++) {
         const state = pick(STATES);
         if (LOAD_SESSION_STATES.includes(state)) agent.load += 1;
-        await handle.db
-          .insertInto('sessions')
-          .values({
-            userId: SEEDED_USER_ID,
-            templateId: 'terminal',
-            platform: agent.platform,
-            agentId: agent.id,
-            state,
-            stateReason: 'seeded',
-            homeKey: 'h',
-            vncPassword: 'p',
-            details: '{}',
-            idleTimeoutMinutes: null,
-            maxDurationMinutes: null,
-          })
-          .execute();
+        await insertSeededSession(handle.db, agent, state);
       }
       fleet.push(agent);
     }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '@streamspace/test-kit';
-import { createDb } from '../src/db/database';
+import type { Platform, SessionState } from '@streamspace/protocol';
+import { createDb, type Db } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrations';
 
 /** The user `seedUserAndTemplate` makes. */
@@ -23,4 +24,28 @@ export async function seedUserAndTemplate(handle: ReturnType<typeof createDb>): 
     VALUES (${SEEDED_USER_ID}, 'someone', 'x', 'user')`.execute(handle.db);
   await sql`INSERT INTO templates (id, name, image, window_manager, resources, home_isolation)
     VALUES ('terminal', 'Terminal', 'img', 'twm', '{}', 'user')`.execute(handle.db);
+}
+
+/** A session of SEEDED_USER_ID's `terminal` on `agent` in `state` (no command, no event). */
+export async function insertSeededSession(
+  db: Db,
+  agent: { id: string; platform: Platform },
+  state: SessionState,
+): Promise<void> {
+  await db
+    .insertInto('sessions')
+    .values({
+      userId: SEEDED_USER_ID,
+      templateId: 'terminal',
+      platform: agent.platform,
+      agentId: agent.id,
+      state,
+      stateReason: 'seeded',
+      homeKey: 'h',
+      vncPassword: 'p',
+      details: '{}',
+      idleTimeoutMinutes: null,
+      maxDurationMinutes: null,
+    })
+    .execute();
 }
