@@ -140,11 +140,15 @@ export async function startPostgres(
   let started = false;
   let stopping = false;
   let lastLines: string[] = [];
+  let partial = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const line of chunk.split('\n').filter((text) => text.trim() !== '')) {
-        logger.debug({ postgres: line.trim() }, 'embedded postgres');
-        lastLines = [...lastLines, line.trim()].slice(-5);
+      // Whole lines only: a chunk may end in the middle of one.
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines.map((text) => text.trim()).filter((text) => text !== '')) {
+        logger.debug({ postgres: line }, 'embedded postgres');
+        lastLines = [...lastLines, line].slice(-5);
         if (line.includes(READY_LINE)) resolve();
       }
     });
