@@ -145,6 +145,7 @@ try {
       ),
       agents: await timeCalls(() => api('GET', '/api/v1/agents'), lists),
       agentsEveryPage: await timeCalls(() => walkPages('/api/v1/agents?limit=500'), walks),
+      platforms: await timeCalls(() => api('GET', '/api/v1/platforms'), lists),
     };
   };
 

@@ -12,6 +12,7 @@ export interface ApiTimings {
   sessionsAllDeep: Timed;
   agents: Timed;
   agentsEveryPage: Timed;
+  platforms: Timed;
 }
 
 interface Window {
@@ -65,6 +66,7 @@ const API_ROWS: [keyof ApiTimings, string][] = [
   ['sessionsAllDeep', 'GET /api/v1/sessions?scope=all, a page half-way (cursor)'],
   ['agents', 'GET /api/v1/agents (first page of 100)'],
   ['agentsEveryPage', 'GET /api/v1/agents?limit=500, every page in turn'],
+  ['platforms', 'GET /api/v1/platforms (the catalog: online agents and free slots)'],
 ];
 
 export function formatReport(r: ScaleResults): string {

@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Labels, Platform, SessionState } from '@streamspace/protocol';
 import type { TestDatabase } from '@streamspace/test-kit';
-import { LOAD_SESSION_STATES, selectAgent, type AgentCriteria } from '../src/agents/agent-selector';
+import {
+  LOAD_SESSION_STATES,
+  platformAvailability,
+  selectAgent,
+  type AgentCriteria,
+} from '../src/agents/agent-selector';
 import { createDb } from '../src/db/database';
 import {
   createMigratedDatabase,
@@ -154,5 +159,24 @@ describe('agent selection rule over a varied fleet', () => {
       }
     }
     assert.ok(chosen >= 20, `the fleet offers a winner for most criteria (${chosen})`);
+  });
+  it('counts online agents and free slots per platform as the catalog shows them', async () => {
+    const deps = { now: () => NOW, heartbeatTimeoutMs: TIMEOUT_MS };
+    const { platforms } = await platformAvailability(handle.db, deps);
+    const byName = (a: { platform: string }, b: { platform: string }) =>
+      a.platform.localeCompare(b.platform);
+    assert.deepEqual(
+      [...platforms].sort(byName),
+      PLATFORMS.map((platform) => {
+        const online = fleet.filter((agent) => agent.online && agent.platform === platform);
+        return {
+          platform,
+          onlineAgents: online.length,
+          freeSlots: online
+            .filter((agent) => !agent.draining)
+            .reduce((sum, agent) => sum + Math.max(0, agent.maxSessions - agent.load), 0),
+        };
+      }).sort(byName),
+    );
   });
 });

@@ -321,18 +321,29 @@ export async function platformAvailability(
   executor: Kysely<Database>,
   deps: SelectorDeps,
 ): Promise<PlatformsResponse> {
-  const all = (await candidates(executor, deps, {})).filter(isOnline);
+  // Summed by PostgreSQL from one grouped pass over the sessions holding slots: the catalog
+  // asks on every visit, and reading 2,000 agents with a load count each took 30–140 ms.
+  const states = sql.join(LOAD_SESSION_STATES.map((state) => sql.lit(state)));
+  const result = await sql<{ platform: Platform; onlineAgents: number; freeSlots: number }>`
+    SELECT a.platform, count(*)::int AS "onlineAgents",
+      coalesce(sum(greatest(0, (a.capacity->>'maxSessions')::int - coalesce(l.n, 0)))
+        FILTER (WHERE NOT a.draining), 0)::int AS "freeSlots"
+    FROM agents a
+    LEFT JOIN (
+      SELECT agent_id, count(*) AS n FROM sessions WHERE state IN (${states}) GROUP BY agent_id
+    ) l ON l.agent_id = a.id
+    WHERE a.status = 'online'
+      AND a.connected_replica IS NOT NULL
+      AND a.last_heartbeat_at >= ${new Date(deps.now() - deps.heartbeatTimeoutMs)}
+    GROUP BY a.platform
+  `.execute(executor);
+  const byPlatform = new Map(result.rows.map((row) => [row.platform, row]));
   return {
-    platforms: PLATFORMS.map((platform) => {
-      const agents = all.filter((agent) => agent.platform === platform);
-      return {
-        platform,
-        onlineAgents: agents.length,
-        freeSlots: agents
-          .filter((agent) => !agent.draining)
-          .reduce((sum, agent) => sum + Math.max(0, agent.maxSessions - agent.load), 0),
-      };
-    }),
+    platforms: PLATFORMS.map((platform) => ({
+      platform,
+      onlineAgents: byPlatform.get(platform)?.onlineAgents ?? 0,
+      freeSlots: byPlatform.get(platform)?.freeSlots ?? 0,
+    })),
   };
 }
 
