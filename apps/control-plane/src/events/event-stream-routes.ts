@@ -38,6 +38,7 @@ export function registerEventStreamRoutes(
   const subscribers = new Set<Subscriber>();
   // Hijacked responses are not Fastify's to close: end them so shutdown does not wait on them.
   app.addHook('onClose', async () => {
+    subscribers.clear();
     for (const stream of open) stream.end();
   });
 
@@ -83,7 +84,10 @@ export function registerEventStreamRoutes(
     // Its principal is replaced at every keepalive by a fresh authentication of the credential.
     const subscriber: Subscriber = {
       principal,
-      write: (frame) => raw.write(frame),
+      // Never after the end: a response written after end() emits an 'error' nobody handles.
+      write: (frame) => {
+        if (!raw.writableEnded && !raw.destroyed) raw.write(frame);
+      },
     };
     subscribers.add(subscriber);
     const keepalive = setInterval(() => {
