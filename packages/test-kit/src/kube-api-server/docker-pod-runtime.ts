@@ -3,6 +3,9 @@ import type { KubeObject } from './kube-object';
 import { parseQuantity } from './quantity';
 import { createTar, readTar, type TarFile } from './tar-archive';
 
+/** How long a SIGKILLed container's OOMKilled flag may lag its exit (see exitInfo). */
+const OOM_FLAG_GRACE_MS = 1_000;
+
 /** The label on every container, volume and network one test API server makes. */
 export const KUBE_SERVER_LABEL = 'io.streamspace.test-kube-server';
 
@@ -268,7 +271,16 @@ export class DockerPodRuntime {
   async exitInfo(
     containerId: string,
   ): Promise<{ exitCode: number; oomKilled: boolean; finishedAt: string; startedAt: string }> {
-    const info = await this.docker.getContainer(containerId).inspect();
+    const container = this.docker.getContainer(containerId);
+    let info = await container.inspect();
+    // With cgroup v2, containerd can report an OOM kill after the exit itself, so Docker may
+    // set OOMKilled only after 'die': a SIGKILL exit (137) reads the flag again for a moment
+    // before it counts as a plain kill (a real kubelet gets both from the runtime at once).
+    const deadline = Date.now() + OOM_FLAG_GRACE_MS;
+    while (info.State.ExitCode === 137 && !info.State.OOMKilled && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      info = await container.inspect();
+    }
     return {
       exitCode: info.State.ExitCode,
       oomKilled: info.State.OOMKilled,
