@@ -392,7 +392,9 @@ describe('sessions API with a real agent runtime', () => {
     const id = (
       await api(cp.url, 'POST', '/api/v1/sessions', {
         token: alice.token,
-        body: { templateId: 'terminal' },
+        // On local-1: an agent the tests above just stopped may still count as online for a
+        // moment, and 'auto' would place the session there (CI saw it never start).
+        body: { templateId: 'terminal', platform: 'local' },
       })
     ).body.id;
     await waitFor('running', async () => (await stateOf(alice.token, id)) === 'running');
