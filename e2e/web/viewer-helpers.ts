@@ -49,7 +49,17 @@ export async function waitForDesktop(page: Page, timeoutMs = 30_000): Promise<Ca
   await page
     .locator('[data-testid="viewer-status"]')
     .filter({ hasText: 'Connected' })
-    .waitFor({ timeout: timeoutMs });
+    .waitFor({ timeout: timeoutMs })
+    .catch(async (error: Error) => {
+      // Say what the viewer showed instead (its status line and overlay), for the CI log.
+      await screenshot(page, 'failure-viewer-connect');
+      const shown = async (selector: string) =>
+        (await page.locator(selector).allInnerTexts()).join(' | ').replace(/\s+/g, ' ');
+      throw new Error(
+        `${error.message}; status: ${await shown('[data-testid="viewer-status"]')}; ` +
+          `overlay: ${await shown('.viewer-overlay')}`,
+      );
+    });
   let last: CanvasStats | null = null;
   return waitFor(
     'the remote desktop to draw (non-uniform canvas pixels)',
