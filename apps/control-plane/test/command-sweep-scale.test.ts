@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { systemClock, type ControlPlaneMessage } from '@streamspace/protocol';
+import type { ControlPlaneMessage } from '@streamspace/protocol';
 import type { TestDatabase } from '@streamspace/test-kit';
-import { createCommandQueue } from '../src/commands/command-queue';
 import { createDb } from '../src/db/database';
-import { createMigratedDatabase, seedUserAndTemplate } from './migrated-database';
-import { createMetrics } from '../src/metrics/metrics';
-import { silentLogger } from './agent-test-harness';
+import {
+  createMigratedDatabase,
+  createTestCommandQueue,
+  seedUserAndTemplate,
+} from './migrated-database';
 
 const AGENT = '00000000-0000-4000-8000-000000000002';
 const SESSION = '00000000-0000-4000-8000-000000000003';
@@ -40,21 +41,10 @@ describe('command sweep with more connected agents than PostgreSQL has bind para
   it('re-sends the due command of one of 70,000 connected agents', async () => {
     const connected = [...Array.from({ length: 70_000 }, () => randomUUID()), AGENT];
     const sent: { agentId: string; message: ControlPlaneMessage }[] = [];
-    const queue = createCommandQueue({
-      db: handle.db,
-      databaseUrl: database.url,
-      hub: {
-        send: (agentId, message) => (sent.push({ agentId, message }), true),
-        isConnected: (agentId) => agentId === AGENT,
-        connectedAgentIds: () => connected,
-        onAgentHello: () => () => {},
-        onCommandAck: () => () => {},
-        onCommandResult: () => () => {},
-      },
-      clock: systemClock,
-      logger: silentLogger,
-      metrics: createMetrics(),
-      defaultDeadlineMs: 60_000,
+    const queue = createTestCommandQueue(handle.db, database.url, {
+      send: (agentId, message) => (sent.push({ agentId, message }), true),
+      isConnected: (agentId) => agentId === AGENT,
+      connectedAgentIds: () => connected,
     });
     // Queued in a transaction: pending, left to the sweep.
     const row = await handle.db.transaction().execute((trx) =>

@@ -1,8 +1,11 @@
 import { sql } from 'kysely';
 import { createTestDatabase, type TestDatabase } from '@streamspace/test-kit';
-import type { Platform, SessionState } from '@streamspace/protocol';
+import { systemClock, type Platform, type SessionState } from '@streamspace/protocol';
+import { createCommandQueue, type CommandQueueDeps } from '../src/commands/command-queue';
 import { createDb, type Db } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrations';
+import { createMetrics } from '../src/metrics/metrics';
+import { silentLogger } from './agent-test-harness';
 
 /** The user `seedUserAndTemplate` makes. */
 export const SEEDED_USER_ID = '00000000-0000-4000-8000-000000000001';
@@ -48,4 +51,32 @@ export async function insertSeededSession(
       maxDurationMinutes: null,
     })
     .execute();
+}
+
+/**
+ * The command queue on `db` with a hub the test describes (by default: no agent connected,
+ * nothing delivered, no listeners) and quiet logs, metrics and the system clock.
+ */
+export function createTestCommandQueue(
+  db: Db,
+  databaseUrl: string,
+  hub: Partial<CommandQueueDeps['hub']> = {},
+) {
+  return createCommandQueue({
+    db,
+    databaseUrl,
+    hub: {
+      send: () => false,
+      isConnected: () => false,
+      connectedAgentIds: () => [],
+      onAgentHello: () => () => {},
+      onCommandAck: () => () => {},
+      onCommandResult: () => () => {},
+      ...hub,
+    },
+    clock: systemClock,
+    logger: silentLogger,
+    metrics: createMetrics(),
+    defaultDeadlineMs: 60_000,
+  });
 }

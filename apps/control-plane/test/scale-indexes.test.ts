@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CamelCasePlugin, Kysely, PostgresDialect, sql } from 'kysely';
-import { systemClock } from '@streamspace/protocol';
 import type { TestDatabase } from '@streamspace/test-kit';
-import { createCommandQueue } from '../src/commands/command-queue';
 import { createDb } from '../src/db/database';
-import { createMigratedDatabase, seedUserAndTemplate } from './migrated-database';
+import {
+  createMigratedDatabase,
+  createTestCommandQueue,
+  seedUserAndTemplate,
+} from './migrated-database';
 import type { Database } from '../src/db/schema';
-import { createMetrics } from '../src/metrics/metrics';
 import { createSessionViews } from '../src/sessions/session-view';
-import { silentLogger } from './agent-test-harness';
 
 interface Captured {
   sql: string;
@@ -86,22 +86,7 @@ describe('scale indexes (migrations 0008, 0009)', () => {
   });
 
   it('the command sweep finds late commands on agent_commands_open', async () => {
-    const queue = createCommandQueue({
-      db: capturing,
-      databaseUrl: database.url,
-      hub: {
-        send: () => false,
-        isConnected: () => false,
-        connectedAgentIds: () => [],
-        onAgentHello: () => () => {},
-        onCommandAck: () => () => {},
-        onCommandResult: () => () => {},
-      },
-      clock: systemClock,
-      logger: silentLogger,
-      metrics: createMetrics(),
-      defaultDeadlineMs: 60_000,
-    });
+    const queue = createTestCommandQueue(capturing, database.url);
     captured = [];
     await queue.sweep();
     const expire = captured.find((query) => /for update skip locked/i.test(query.sql));
