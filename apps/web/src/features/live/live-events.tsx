@@ -1,4 +1,4 @@
-import { Agent, Session } from '@streamspace/protocol';
+import { Agent, Session, type SessionListScope, type User } from '@streamspace/protocol';
 import { useQueryClient, type QueryClient, type QueryKey } from '@tanstack/react-query';
 import { createContext, useContext, useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
@@ -84,11 +84,15 @@ function applySession(queryClient: QueryClient, session: Session): void {
   const lists = queryClient.getQueriesData<Pages<Session>>({
     queryKey: queryKeys.allSessionLists,
   });
+  // An admin hears of everyone's sessions; their own lists ('own' scope) hold only theirs.
+  const me = queryClient.getQueryData<User | null>(queryKeys.me);
   for (const [key, data] of lists) {
     if (!data) continue;
+    const scope = key[1] as SessionListScope;
     const filter = (key[2] ?? {}) as SessionListFilter;
     const fold = foldIntoPages(data, session, {
       matches:
+        (scope === 'all' || session.userId === me?.id) &&
         (filter.states === undefined || filter.states.includes(session.state)) &&
         (filter.user === undefined || contains(session.username, filter.user)),
       // Newest first, then by id descending (the API's keyset order).
