@@ -77,7 +77,7 @@ export function createSessionService({
       throw new ApiError('not_found', `template "${request.templateId}" not found`);
     const actor = actorOf(principal);
     const sessionId = await db.transaction().execute(async (trx) => {
-      // The chosen agent's row stays locked until this transaction ends (agent-selector.ts):
+      // The chosen agent stays held until this transaction ends (agent-selector.ts):
       // two launches at once cannot both take its last free slot, on any replica.
       const agent = await pickAgent(
         { platform: request.platform, ...(request.agentId ? { agentId: request.agentId } : {}) },
