@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import {
   PLATFORMS,
   type Labels,
@@ -21,6 +21,18 @@ export const LOAD_SESSION_STATES: readonly SessionState[] = [
   'waking',
   'stopping',
 ];
+
+/** LOAD_SESSION_STATES as an SQL list, for `state IN (...)` in the raw queries below. */
+const LOAD_STATES_SQL = sql.join(LOAD_SESSION_STATES.map((state) => sql.lit(state)));
+
+/**
+ * Online, in SQL (the rule isOnline and the Agent's status apply in the process): the row says
+ * so, a replica holds its link, and it was heard from since `freshSince`.
+ */
+export function onlineAgentSql(freshSince: Date): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(agents.status = 'online' AND agents.connected_replica IS NOT NULL
+    AND agents.last_heartbeat_at >= ${freshSince})`;
+}
 
 export interface AgentCriteria {
   platform: Platform | 'auto';
@@ -293,24 +305,21 @@ async function leastLoaded(
   criteria: AgentCriteria,
   limit: number,
 ): Promise<SelectedAgent[]> {
-  const states = sql.join(LOAD_SESSION_STATES.map((state) => sql.lit(state)));
-  const maxSessions = sql`(a.capacity->>'maxSessions')::int`;
+  const maxSessions = sql`(agents.capacity->>'maxSessions')::int`;
   const wanted = criteria.labels ?? {};
   const result = await sql<SelectedAgent>`
-    SELECT a.id, a.name, a.platform, a.region, l.n::int AS load, ${maxSessions} AS "maxSessions"
-    FROM agents a
+    SELECT agents.id, agents.name, agents.platform, agents.region, l.n::int AS load, ${maxSessions} AS "maxSessions"
+    FROM agents
     CROSS JOIN LATERAL (
-      SELECT count(*) AS n FROM sessions s WHERE s.agent_id = a.id AND s.state IN (${states})
+      SELECT count(*) AS n FROM sessions s WHERE s.agent_id = agents.id AND s.state IN (${LOAD_STATES_SQL})
     ) l
-    WHERE a.status = 'online'
-      AND a.connected_replica IS NOT NULL
-      AND a.last_heartbeat_at >= ${new Date(deps.now() - deps.heartbeatTimeoutMs)}
-      AND NOT a.draining
-      ${criteria.platform === 'auto' ? sql`` : sql`AND a.platform = ${criteria.platform}`}
-      ${criteria.region === undefined ? sql`` : sql`AND a.region = ${criteria.region}`}
-      ${Object.keys(wanted).length === 0 ? sql`` : sql`AND a.labels @> ${JSON.stringify(wanted)}::jsonb`}
+    WHERE ${onlineAgentSql(new Date(deps.now() - deps.heartbeatTimeoutMs))}
+      AND NOT agents.draining
+      ${criteria.platform === 'auto' ? sql`` : sql`AND agents.platform = ${criteria.platform}`}
+      ${criteria.region === undefined ? sql`` : sql`AND agents.region = ${criteria.region}`}
+      ${Object.keys(wanted).length === 0 ? sql`` : sql`AND agents.labels @> ${JSON.stringify(wanted)}::jsonb`}
       AND l.n < ${maxSessions}
-    ORDER BY l.n::float8 / ${maxSessions}, l.n, a.id
+    ORDER BY l.n::float8 / ${maxSessions}, l.n, agents.id
     LIMIT ${limit}
   `.execute(executor);
   return result.rows;
@@ -323,19 +332,16 @@ export async function platformAvailability(
 ): Promise<PlatformsResponse> {
   // Summed by PostgreSQL from one grouped pass over the sessions holding slots: the catalog
   // asks on every visit, and reading 2,000 agents with a load count each took 30–140 ms.
-  const states = sql.join(LOAD_SESSION_STATES.map((state) => sql.lit(state)));
   const result = await sql<{ platform: Platform; onlineAgents: number; freeSlots: number }>`
-    SELECT a.platform, count(*)::int AS "onlineAgents",
-      coalesce(sum(greatest(0, (a.capacity->>'maxSessions')::int - coalesce(l.n, 0)))
-        FILTER (WHERE NOT a.draining), 0)::int AS "freeSlots"
-    FROM agents a
+    SELECT agents.platform, count(*)::int AS "onlineAgents",
+      coalesce(sum(greatest(0, (agents.capacity->>'maxSessions')::int - coalesce(l.n, 0)))
+        FILTER (WHERE NOT agents.draining), 0)::int AS "freeSlots"
+    FROM agents
     LEFT JOIN (
-      SELECT agent_id, count(*) AS n FROM sessions WHERE state IN (${states}) GROUP BY agent_id
-    ) l ON l.agent_id = a.id
-    WHERE a.status = 'online'
-      AND a.connected_replica IS NOT NULL
-      AND a.last_heartbeat_at >= ${new Date(deps.now() - deps.heartbeatTimeoutMs)}
-    GROUP BY a.platform
+      SELECT agent_id, count(*) AS n FROM sessions WHERE state IN (${LOAD_STATES_SQL}) GROUP BY agent_id
+    ) l ON l.agent_id = agents.id
+    WHERE ${onlineAgentSql(new Date(deps.now() - deps.heartbeatTimeoutMs))}
+    GROUP BY agents.platform
   `.execute(executor);
   const byPlatform = new Map(result.rows.map((row) => [row.platform, row]));
   return {

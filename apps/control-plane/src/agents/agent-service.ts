@@ -24,6 +24,7 @@ import { ApiError } from '../http/api-error';
 import { createPageCursor } from '../http/page-cursor';
 import {
   LOAD_SESSION_STATES,
+  onlineAgentSql,
   platformAvailability,
   selectAgent,
   type AgentCriteria,
@@ -203,11 +204,7 @@ export function createAgentService({ db, clock, heartbeatTimeoutMs }: AgentServi
     if (statuses !== undefined) {
       const freshSince = new Date(clock.now() - heartbeatTimeoutMs);
       query = query.where((eb) => {
-        const online = eb.and([
-          eb('agents.status', '=', 'online'),
-          eb('agents.connectedReplica', 'is not', null),
-          eb('agents.lastHeartbeatAt', '>=', freshSince),
-        ]);
+        const online = onlineAgentSql(freshSince);
         const byStatus: Record<AgentStatus, Expression<SqlBool>> = {
           draining: eb('agents.draining', '=', true),
           online: eb.and([eb('agents.draining', '=', false), online]),
