@@ -45,7 +45,24 @@ async function renderToFile(
   return { file, objects: parseObjects(rendered.stdout, name) };
 }
 
+/** The label selector of every object the release `streamspace` renders. */
+const RELEASE = 'app.kubernetes.io/instance=streamspace';
+
 const ref = (object: K8sObject) => `${object.kind}/${object.metadata.name}`;
+
+/** The replicas the control-plane Deployment `name` has on the server. */
+async function replicasOf(name: string): Promise<string> {
+  const got = await kubectl('get', 'deploy', name, '-o', 'jsonpath={.spec.replicas}');
+  assert.equal(got.code, 0, got.stderr);
+  return got.stdout;
+}
+
+/** `kubectl delete -f file` succeeds and leaves nothing of the release behind. */
+async function deleteRelease(file: string): Promise<void> {
+  const deleted = await kubectl('delete', '-f', file);
+  assert.equal(deleted.code, 0, deleted.stderr);
+  assert.deepEqual(await stored(RELEASE), []);
+}
 
 async function stored(selector: string, namespace = 'streamspace'): Promise<K8sObject[]> {
   const got = await kubectl(
@@ -74,7 +91,7 @@ test('kubectl apply (client-side) of the rendered chart creates every object, an
   for (const object of first.objects) {
     assert.match(applied.stdout, new RegExp(`/${object.metadata.name} created`), ref(object));
   }
-  const objects = await stored('app.kubernetes.io/instance=streamspace');
+  const objects = await stored(RELEASE);
   assert.deepEqual(objects.map(ref).sort(), first.objects.map(ref).sort());
   const role = objects.find((object) => object.kind === 'Role')!;
   assert.deepEqual(role.rules, first.objects.find((object) => object.kind === 'Role')!.rules);
@@ -89,18 +106,9 @@ test('kubectl apply (client-side) of the rendered chart creates every object, an
   );
   assert.match(reapplied.stdout, /deployment\.apps\/streamspace-streamspace-agent unchanged/);
   assert.match(reapplied.stdout, /role\.rbac\.authorization\.k8s\.io\/\S+ unchanged/);
-  const replicas = await kubectl(
-    'get',
-    'deploy',
-    'streamspace-streamspace-control-plane',
-    '-o',
-    'jsonpath={.spec.replicas}',
-  );
-  assert.equal(replicas.stdout, '3');
+  assert.equal(await replicasOf('streamspace-streamspace-control-plane'), '3');
 
-  const deleted = await kubectl('delete', '-f', second.file);
-  assert.equal(deleted.code, 0, deleted.stderr);
-  assert.deepEqual(await stored('app.kubernetes.io/instance=streamspace'), []);
+  await deleteRelease(second.file);
 });
 
 const resourceVersion = (object: K8sObject) =>
@@ -118,7 +126,7 @@ test('kubectl apply --server-side of the rendered chart: a re-apply writes what 
       ref(object),
     );
   }
-  const before = await stored('app.kubernetes.io/instance=streamspace');
+  const before = await stored(RELEASE);
   assert.deepEqual(before.map(ref).sort(), first.objects.map(ref).sort());
   const podSpecOf = (deployment: K8sObject | undefined) =>
     (deployment?.spec as { template: { spec: Record<string, unknown> } }).template.spec;
@@ -131,7 +139,7 @@ test('kubectl apply --server-side of the rendered chart: a re-apply writes what 
   const second = await renderToFile('ssa-scaled', [], [...PASSWORDS, 'controlPlane.replicas=3']);
   const reapplied = await kubectl('apply', '--server-side', '-f', second.file);
   assert.equal(reapplied.code, 0, reapplied.stderr);
-  const after = await stored('app.kubernetes.io/instance=streamspace');
+  const after = await stored(RELEASE);
   const controlPlane = find(after, 'Deployment', '-control-plane')!;
   assert.equal(controlPlane.spec?.replicas, 3);
   assert.equal(podSpecOf(controlPlane).nodeSelector, undefined, 'the dropped nodeSelector is gone');
@@ -161,18 +169,9 @@ test('kubectl apply --server-side of the rendered chart: a re-apply writes what 
   );
   const forced = await kubectl('apply', '--server-side', '--force-conflicts', '-f', second.file);
   assert.equal(forced.code, 0, forced.stderr);
-  const replicas = await kubectl(
-    'get',
-    'deploy',
-    controlPlane.metadata.name,
-    '-o',
-    'jsonpath={.spec.replicas}',
-  );
-  assert.equal(replicas.stdout, '3');
+  assert.equal(await replicasOf(controlPlane.metadata.name), '3');
 
-  const deleted = await kubectl('delete', '-f', second.file);
-  assert.equal(deleted.code, 0, deleted.stderr);
-  assert.deepEqual(await stored('app.kubernetes.io/instance=streamspace'), []);
+  await deleteRelease(second.file);
 });
 
 test('kubectl apply --server-side of the production chart creates the sessions namespace before its Role', async () => {
@@ -180,13 +179,13 @@ test('kubectl apply --server-side of the production chart creates the sessions n
   const applied = await kubectl('apply', '--server-side', '-f', file);
   assert.equal(applied.code, 0, applied.stderr);
   assert.match(applied.stdout, /namespace\/streamspace-sessions serverside-applied/);
-  const inSessions = await stored('app.kubernetes.io/instance=streamspace', 'streamspace-sessions');
+  const inSessions = await stored(RELEASE, 'streamspace-sessions');
   // The binding sits beside its Role; its subject stays in the release namespace.
   assert.deepEqual(inSessions.map(ref).sort(), [
     'Role/streamspace-streamspace-agent',
     'RoleBinding/streamspace-streamspace-agent',
   ]);
-  const inRelease = await stored('app.kubernetes.io/instance=streamspace');
+  const inRelease = await stored(RELEASE);
   assert.equal(inRelease.length, objects.length - 3, 'all but the Namespace, Role and binding');
   const deleted = await kubectl('delete', '-f', file);
   assert.equal(deleted.code, 0, deleted.stderr);
