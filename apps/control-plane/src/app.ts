@@ -139,8 +139,7 @@ export async function createApp({
     agents,
     guard,
     // Bound late: the session views are built further down, with the VNC proxy's viewer counts.
-    sessionsOfAgent: (agentId, query) =>
-      views.page({ agentId }, { limit: query.limit, cursor: query.cursor, states: query.state }),
+    sessionsOfAgent: (agentId, query) => views.page({ agentId }, query),
     // Bound late like sessionsOfAgent: the sessions module is wired further down.
     beforeAgentDeleted: (agentId, actor) => agentEvents.onAgentDeleted(agentId, actor),
     onAgentDeleted: async (agentId) => {

@@ -213,14 +213,10 @@ export function createAgentService({ db, clock, heartbeatTimeoutMs }: AgentServi
         return eb.or(statuses.map((status) => byStatus[status]));
       });
     }
-    const rows = await query.execute();
-    const pageRows = rows.slice(0, request.limit);
-    const last = pageRows.at(-1);
-    return {
-      items: pageRows.map((row) => toAgent(row, Number(row.load ?? 0))),
-      nextCursor:
-        rows.length > request.limit && last !== undefined ? agentCursor.encode([last.name]) : null,
-    };
+    const { rows, nextCursor } = agentCursor.page(await query.execute(), request.limit, (row) => [
+      row.name,
+    ]);
+    return { items: rows.map((row) => toAgent(row, Number(row.load ?? 0))), nextCursor };
   }
 
   async function get(id: string): Promise<Agent> {

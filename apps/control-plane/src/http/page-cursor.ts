@@ -8,9 +8,18 @@ import { ApiError } from './api-error';
  * cursor can only move where a list starts, never show a row the caller may not see.
  */
 export interface PageCursorCodec<Key> {
-  encode(key: Key): string;
   /** The key in `cursor`, or ApiError `invalid_cursor` (400) for anything it did not encode. */
   decode(cursor: string): Key;
+  /**
+   * A page of `rows` read with one row more than `limit` (whether it exists says whether a next
+   * page does): the first `limit` rows and the cursor after the last of them, or null.
+   */
+  page<Row>(rows: Row[], limit: number, keyOf: (row: Row) => Key): PageOfRows<Row>;
+}
+
+export interface PageOfRows<Row> {
+  rows: Row[];
+  nextCursor: string | null;
 }
 
 /** `list` tags the cursor so one list's cursor is refused by another list. */
@@ -19,8 +28,17 @@ export function createPageCursor<Key extends readonly unknown[]>(
   key: z.ZodType<Key>,
 ): PageCursorCodec<Key> {
   const payload = z.tuple([z.literal(list)], z.unknown()).transform(([, ...rest]) => rest);
+  const encode = (value: Key) =>
+    Buffer.from(JSON.stringify([list, ...value])).toString('base64url');
   return {
-    encode: (value) => Buffer.from(JSON.stringify([list, ...value])).toString('base64url'),
+    page(rows, limit, keyOf) {
+      const shown = rows.slice(0, limit);
+      const last = shown.at(-1);
+      return {
+        rows: shown,
+        nextCursor: rows.length > limit && last !== undefined ? encode(keyOf(last)) : null,
+      };
+    },
     decode(cursor) {
       const invalid = new ApiError(
         'invalid_cursor',

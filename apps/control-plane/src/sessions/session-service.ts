@@ -145,14 +145,7 @@ export function createSessionService({
     if (query.scope === 'all' && !isAdmin(principal))
       throw new ApiError('forbidden', 'scope=all needs the admin role');
     const scope = query.scope === 'all' ? {} : { userId: principal.userId };
-    return views.page(
-      { ...scope, ...(query.user ? { usernameContains: query.user } : {}) },
-      {
-        limit: query.limit,
-        cursor: query.cursor,
-        states: query.state,
-      },
-    );
+    return views.page({ ...scope, ...(query.user ? { usernameContains: query.user } : {}) }, query);
   }
 
   async function get(principal: Principal, sessionId: string): Promise<Session> {

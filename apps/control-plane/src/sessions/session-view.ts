@@ -1,7 +1,12 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { Uuid } from '@streamspace/protocol';
-import type { Session, SessionEvent, SessionPage, SessionState } from '@streamspace/protocol';
+import type {
+  AgentSessionListQuery,
+  Session,
+  SessionEvent,
+  SessionPage,
+} from '@streamspace/protocol';
 import { containsPattern } from '../db/contains-pattern';
 import type { Db } from '../db/database';
 import type { SessionEventRow, SessionRow } from '../db/schema';
@@ -26,12 +31,8 @@ export interface SessionFilter {
   includeDeleted?: boolean;
 }
 
-/** What a list request asks for, validated at the edge (SessionListQuery). */
-export interface SessionPageRequest {
-  limit: number;
-  cursor?: string | undefined;
-  states?: SessionState[] | undefined;
-}
+/** What a list request asks for, validated at the edge: the page and state of SessionListQuery. */
+export type SessionPageRequest = Pick<AgentSessionListQuery, 'limit' | 'cursor' | 'state'>;
 
 interface SessionViewRow extends SessionRow {
   username: string;
@@ -107,23 +108,18 @@ export function createSessionViews({
       .orderBy('sessions.id', 'desc')
       // One more than asked: whether it exists says whether there is a next page.
       .limit(request.limit + 1);
-    if (request.states !== undefined) query = query.where('sessions.state', 'in', request.states);
+    if (request.state !== undefined) query = query.where('sessions.state', 'in', request.state);
     if (after !== undefined) {
       const [createdAt, id] = after;
       query = query.where(
         sql<boolean>`(sessions.created_at, sessions.id) < (${createdAt}::timestamptz, ${id}::uuid)`,
       );
     }
-    const rows = await query.execute();
-    const pageRows = rows.slice(0, request.limit);
-    const last = pageRows.at(-1);
-    return {
-      items: await toSessions(pageRows),
-      nextCursor:
-        rows.length > request.limit && last !== undefined
-          ? sessionCursor.encode([last.cursorAt, last.id])
-          : null,
-    };
+    const { rows, nextCursor } = sessionCursor.page(await query.execute(), request.limit, (row) => [
+      row.cursorAt,
+      row.id,
+    ]);
+    return { items: await toSessions(rows), nextCursor };
   }
 
   async function toSessions(rows: SessionViewRow[]): Promise<Session[]> {
