@@ -24,6 +24,7 @@ export interface EventStreamDeps {
 interface Subscriber {
   principal: Principal;
   write(frame: string): void;
+  end(): void;
 }
 
 /** A server-sent event, serialised once however many streams it goes to. */
@@ -34,13 +35,7 @@ export function registerEventStreamRoutes(
   app: FastifyInstance,
   { guard, feed, loadSession, loadAgent, keepaliveMs = KEEPALIVE_MS }: EventStreamDeps,
 ): void {
-  const open = new Set<{ end(): void }>();
   const subscribers = new Set<Subscriber>();
-  // Hijacked responses are not Fastify's to close: end them so shutdown does not wait on them.
-  app.addHook('onClose', async () => {
-    subscribers.clear();
-    for (const stream of open) stream.end();
-  });
 
   // One subscription for every stream: a change is read once, however many browsers watch
   // (N streams no longer mean N queries per change), then sent to those who may see it.
@@ -67,7 +62,13 @@ export function registerEventStreamRoutes(
       app.log.warn({ err: error.message }, 'event stream update failed'),
     );
   });
-  app.addHook('onClose', async () => unsubscribe());
+  // Hijacked responses are not Fastify's to close: end them so shutdown does not wait on them.
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    const streams = [...subscribers];
+    subscribers.clear();
+    for (const subscriber of streams) subscriber.end();
+  });
 
   // signed in: server-sent events for the sessions (and, for admins, agents) the caller may see
   app.get('/api/v1/events', async (request, reply) => {
@@ -88,6 +89,7 @@ export function registerEventStreamRoutes(
       write: (frame) => {
         if (!raw.writableEnded && !raw.destroyed) raw.write(frame);
       },
+      end: () => raw.end(),
     };
     subscribers.add(subscriber);
     const keepalive = setInterval(() => {
@@ -97,19 +99,17 @@ export function registerEventStreamRoutes(
           if (fresh === null) {
             // Logged out, token revoked or expired, or user disabled: no more updates.
             subscribers.delete(subscriber);
-            raw.end();
+            subscriber.end();
             return;
           }
           subscriber.principal = fresh;
-          raw.write(': keepalive\n\n');
+          subscriber.write(': keepalive\n\n');
         })
         .catch((error: Error) =>
           request.log.warn({ err: error.message }, 'event stream re-authentication failed'),
         );
     }, keepaliveMs);
-    open.add(raw);
     raw.on('close', () => {
-      open.delete(raw);
       subscribers.delete(subscriber);
       clearInterval(keepalive);
     });
