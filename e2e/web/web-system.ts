@@ -1,4 +1,4 @@
-import { SESSION_STATES } from '@streamspace/protocol';
+import { NOT_STOPPED_SESSION_STATES } from '@streamspace/protocol';
 import { waitFor } from '@streamspace/test-kit';
 import { apiCall } from '../support/api-call';
 import { startSystem, type StartSystemOptions } from '../support/start-system';
@@ -63,7 +63,7 @@ export async function stopAllSessions(
 ): Promise<void> {
   const live: { id: string }[] = [];
   // Every page of the sessions not stopped yet (the list is paged: docs/api.md).
-  const states = SESSION_STATES.filter((state) => state !== 'stopped').join(',');
+  const states = NOT_STOPPED_SESSION_STATES.join(',');
   let cursor: string | null = null;
   do {
     const query = `scope=all&limit=500&state=${states}${cursor ? `&cursor=${cursor}` : ''}`;

@@ -47,3 +47,8 @@ export const ACTIVE_SESSION_STATES: readonly SessionState[] = [
 export function isTerminalSessionState(state: SessionState): boolean {
   return state === 'stopped';
 }
+
+/** Every state but the final one: what lists of sessions still to act on show. */
+export const NOT_STOPPED_SESSION_STATES: readonly SessionState[] = SESSION_STATES.filter(
+  (state) => !isTerminalSessionState(state),
+);

@@ -1,4 +1,8 @@
-import { SESSION_STATES, type SessionState } from '@streamspace/protocol';
+import {
+  NOT_STOPPED_SESSION_STATES,
+  SESSION_STATES,
+  type SessionState,
+} from '@streamspace/protocol';
 import { useState } from 'react';
 import { SearchFilter, SelectFilter } from '../components/list-filters';
 import { LoadMore } from '../components/load-more';
@@ -13,7 +17,7 @@ import { useSessionList } from '../features/sessions/use-sessions';
 const STATE_FILTERS: Record<string, { label: string; states?: readonly SessionState[] }> = {
   'not-stopped': {
     label: 'Not stopped',
-    states: SESSION_STATES.filter((state) => state !== 'stopped'),
+    states: NOT_STOPPED_SESSION_STATES,
   },
   any: { label: 'Any state' },
   ...Object.fromEntries(SESSION_STATES.map((state) => [state, { label: state, states: [state] }])),

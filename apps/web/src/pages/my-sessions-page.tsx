@@ -1,4 +1,4 @@
-import { SESSION_STATES } from '@streamspace/protocol';
+import { NOT_STOPPED_SESSION_STATES } from '@streamspace/protocol';
 import { Link } from 'react-router';
 import { LoadMore } from '../components/load-more';
 import { PageHeader } from '../components/page-header';
@@ -7,7 +7,7 @@ import { LiveIndicator } from '../features/live/live-indicator';
 import { SessionTable } from '../features/sessions/session-table';
 import { useSessionList } from '../features/sessions/use-sessions';
 
-const NOT_STOPPED = { states: SESSION_STATES.filter((state) => state !== 'stopped') };
+const NOT_STOPPED = { states: NOT_STOPPED_SESSION_STATES };
 const STOPPED = { states: ['stopped'] as const };
 
 export function MySessionsPage() {
