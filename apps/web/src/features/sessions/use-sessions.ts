@@ -1,23 +1,19 @@
 import type { SessionListScope, Session } from '@streamspace/protocol';
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { queryKeys } from '../../api/query-keys';
 import { sessionsApi, type SessionAction, type SessionListFilter } from '../../api/sessions-api';
 import { useRefetchInterval } from '../live/live-events';
-import { pageItems } from '../live/page-cache';
+import { usePagedList } from '../live/use-paged-list';
 
 /**
  * Sessions newest first, a page at a time: `sessions` is every loaded page, `fetchNextPage`
  * loads the next while `hasNextPage`. Live updates fold into the pages (live-events.tsx).
  */
 export function useSessionList(scope: SessionListScope, filter: SessionListFilter = {}) {
-  const query = useInfiniteQuery({
-    queryKey: queryKeys.sessions(scope, filter),
-    queryFn: ({ pageParam }) => sessionsApi.page(scope, filter, pageParam),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (page) => page.nextCursor ?? undefined,
-    refetchInterval: useRefetchInterval(),
-  });
-  return { ...query, sessions: pageItems(query.data) };
+  const list = usePagedList(queryKeys.sessions(scope, filter), (cursor) =>
+    sessionsApi.page(scope, filter, cursor),
+  );
+  return { ...list, sessions: list.items };
 }
 
 export function useSession(id: string, { enabled = true }: { enabled?: boolean } = {}) {
