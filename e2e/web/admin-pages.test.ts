@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import { signIn } from './web-fixture';
 import { apiCall } from '../support/api-call';
 import { apiLogin, startWebSystem, type WebSystem } from './web-system';
 
@@ -24,18 +24,9 @@ async function apiGet<T>(path: string): Promise<T> {
   return (await apiCall(system.apiUrl, token, 'GET', path)) as T;
 }
 
-async function signIn(page: Page, username: string, password: string): Promise<void> {
-  await browser.context.clearCookies();
-  await page.goto(`${system.url}/sign-in`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Apps' }).waitFor();
-}
-
 test('an admin creates, edits and disables a template; the catalog follows', async () => {
   const { page, errors, serverErrors } = await browser.newPage();
-  await signIn(page, 'admin', system.adminPassword);
+  await signIn(page, system, 'admin', system.adminPassword);
   await page.getByRole('link', { name: 'Templates' }).click();
   await page.getByRole('heading', { name: 'Templates' }).waitFor();
 
@@ -93,7 +84,7 @@ test('an admin creates, edits and disables a template; the catalog follows', asy
 
 test('an admin creates a user, changes the role and session limits, disables and resets the password', async () => {
   const { page, errors, serverErrors } = await browser.newPage();
-  await signIn(page, 'admin', system.adminPassword);
+  await signIn(page, system, 'admin', system.adminPassword);
   await page.getByRole('link', { name: 'Users' }).click();
   await page.getByRole('button', { name: 'New user' }).click();
   const dialog = page.getByRole('dialog');
@@ -157,7 +148,7 @@ test('an admin creates a user, changes the role and session limits, disables and
   await page.getByRole('alert').waitFor();
   assert.equal(new URL(page.url()).pathname, '/sign-in');
 
-  await signIn(page, 'admin', system.adminPassword);
+  await signIn(page, system, 'admin', system.adminPassword);
   await page.getByRole('link', { name: 'Users' }).click();
   await row.getByRole('button', { name: 'Enable bob' }).click();
   await row.getByText('active').waitFor();
@@ -167,7 +158,7 @@ test('an admin creates a user, changes the role and session limits, disables and
   await dialog.waitFor({ state: 'hidden' });
 
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await signIn(page, 'bob', 'bob-second-password');
+  await signIn(page, system, 'bob', 'bob-second-password');
   // A plain user sees no admin pages.
   assert.equal(await page.getByRole('link', { name: 'Agents' }).count(), 0);
   await page.goto(`${system.url}/admin/users`);
@@ -180,7 +171,7 @@ test('an admin creates a user, changes the role and session limits, disables and
 
 test('pages fit a phone-width screen without sideways scrolling', async () => {
   const { page, errors } = await browser.newPage({ width: 390, height: 844 });
-  await signIn(page, 'admin', system.adminPassword);
+  await signIn(page, system, 'admin', system.adminPassword);
   await screenshot(page, 'catalog-phone');
   for (const path of ['/', '/sessions', '/admin/templates', '/admin/users', '/admin/agents']) {
     await page.goto(`${system.url}${path}`);

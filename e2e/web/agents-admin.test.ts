@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launchBrowser, screenshot, type TestBrowser } from './launch-browser';
+import { signIn } from './web-fixture';
 import { startAgent, type RunningAgent } from '../support/start-agent';
 import { apiLogin, startWebSystem, type WebSystem } from './web-system';
 
@@ -26,10 +27,7 @@ after(async () => {
 
 test('with no agent online, launching says so instead of failing later', async () => {
   const { page, errors } = await browser.newPage();
-  await page.goto(`${system.url}/sign-in`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(system.adminPassword);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, system, 'admin', system.adminPassword);
   await page.getByRole('button', { name: 'Launch Terminal' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByText('No agent is online for any platform').waitFor();

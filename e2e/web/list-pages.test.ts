@@ -83,7 +83,6 @@ async function waitForRows(rows: Locator, count: number, what: string): Promise<
 
 test('My sessions shows 100, "Show more" loads the rest, and live changes still arrive', async () => {
   const { page, errors, serverErrors } = await browser.newPage();
-  await browser.context.clearCookies();
   await signIn(page, system, 'admin', system.adminPassword);
   await page.getByRole('link', { name: 'My sessions' }).click();
   await page.getByRole('heading', { name: 'My sessions' }).waitFor();
@@ -128,7 +127,6 @@ test('My sessions shows 100, "Show more" loads the rest, and live changes still 
 
 test('Admin sessions filters by state and user on the server and pages the result', async () => {
   const { page, errors, serverErrors } = await browser.newPage();
-  await browser.context.clearCookies();
   await signIn(page, system, 'admin', system.adminPassword);
   await page.goto(`${system.url}/admin/sessions`);
   await page.getByRole('heading', { name: 'All sessions' }).waitFor();
@@ -153,7 +151,6 @@ test('Admin sessions filters by state and user on the server and pages the resul
 
 test('Agents shows 100 by name, then the rest; the filters and the name search narrow the list', async () => {
   const { page, errors, serverErrors } = await browser.newPage();
-  await browser.context.clearCookies();
   await signIn(page, system, 'admin', system.adminPassword);
   await page.goto(`${system.url}/admin/agents`);
   await page.getByRole('heading', { name: 'Agents' }).waitFor();

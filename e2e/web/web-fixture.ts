@@ -52,13 +52,17 @@ export async function startWebFixture(options: WebFixtureOptions): Promise<WebFi
   }
 }
 
-/** Signs in through the sign-in page and waits for the catalog, as a person would. */
+/**
+ * Signs in through the sign-in page and waits for the catalog, as a person would; whoever the
+ * browser was signed in as before is forgotten first.
+ */
 export async function signIn(
   page: Page,
   system: WebSystem,
   username: string,
   password: string,
 ): Promise<void> {
+  await page.context().clearCookies();
   await page.goto(`${system.url}/sign-in`);
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
