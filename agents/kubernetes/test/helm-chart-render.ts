@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { createKubeApiHttpServer, kubeTool, writeKubeconfig } from '@streamspace/test-kit';
+import {
+  createKubeApiHttpServer,
+  kubeTool,
+  runTool,
+  writeKubeconfig,
+  type ToolResult,
+} from '@streamspace/test-kit';
 
 export const CHART = fileURLToPath(new URL('../../../deploy/helm/streamspace', import.meta.url));
 export const PRODUCTION = `${CHART}/values-production.yaml`;
@@ -25,12 +30,6 @@ export interface K8sObject {
   spec?: Record<string, unknown>;
   rules?: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
   [key: string]: unknown;
-}
-
-export interface ToolResult {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 /** The kinds the chart and the plain manifests may contain, by apiVersion (all built in). */
@@ -83,23 +82,6 @@ export async function helm(...args: string[]): Promise<ToolResult> {
       HELM_DATA_HOME: join(home, 'data'),
       KUBECONFIG: '/dev/null',
     },
-  });
-}
-
-/** Runs a tool to its end: its exit code and output, never a rejection. */
-function runTool(
-  binary: string,
-  args: string[],
-  options: { timeout: number; env?: NodeJS.ProcessEnv },
-): Promise<ToolResult> {
-  return new Promise((resolve) => {
-    execFile(binary, args, { ...options, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      resolve({
-        code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
-        stdout,
-        stderr,
-      });
-    });
   });
 }
 

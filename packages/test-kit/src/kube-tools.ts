@@ -85,3 +85,30 @@ export async function kubeTool(name: KubeToolName): Promise<string> {
   });
   return join(await extracted, name, name);
 }
+
+/** What a run of a tool printed, and its exit code (0 on success). */
+export interface ToolResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a tool to its end: its exit code and output, never a rejection (tests assert on them).
+ * Asynchronous, so a test API server in the same process keeps answering the tool.
+ */
+export function runTool(
+  binary: string,
+  args: string[],
+  options: { timeout: number; env?: NodeJS.ProcessEnv },
+): Promise<ToolResult> {
+  return new Promise((resolve) => {
+    execFile(binary, args, { ...options, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      resolve({
+        code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
+        stdout,
+        stderr,
+      });
+    });
+  });
+}

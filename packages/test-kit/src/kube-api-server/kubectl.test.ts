@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { kubeTool } from '../kube-tools';
+import { kubeTool, runTool, type ToolResult } from '../kube-tools';
 import { waitFor } from '../wait-for';
 import { BUSYBOX_TEST_IMAGE, ensureBusyboxImage } from './busybox-image';
 import { createKubeApiServer, type KubeApiServer } from './kube-api-server';
@@ -35,25 +34,13 @@ after(async () => {
   await rm(join(kubeconfig, '..'), { recursive: true, force: true });
 });
 
-type Kubectl = (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+type Kubectl = (...args: string[]) => Promise<ToolResult>;
 
-// Asynchronous on purpose: the server runs in this process and must keep answering.
 // Each binary gets its own discovery cache, so each one's discovery really reaches the server.
 function kubectlAt(binary: string, cacheName: string): Kubectl {
   return (...args) =>
-    new Promise((resolve) => {
-      execFile(
-        binary,
-        ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, cacheName), ...args],
-        { timeout: 30_000 },
-        (error, stdout, stderr) => {
-          resolve({
-            code: error === null ? 0 : ((error as { code?: number }).code ?? 1),
-            stdout,
-            stderr,
-          });
-        },
-      );
+    runTool(binary, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, cacheName), ...args], {
+      timeout: 30_000,
     });
 }
 
