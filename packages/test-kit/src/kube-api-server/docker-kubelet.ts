@@ -1,9 +1,9 @@
 import type { DockerPodRuntime, PodSpecView } from './docker-pod-runtime';
-import type { KubeObject } from './kube-object';
+import { timestamp, type KubeObject } from './kube-object';
 import type { StoreEvent } from './object-store';
 import type { ResourceApi } from './resource-api';
 import { probeTcp } from './tcp-probe';
-import { setCondition, timestamp, type PodStatus as Status } from './pod-conditions';
+import { setCondition, type PodStatus as Status } from './pod-conditions';
 import { resolvePodInputs } from './pod-inputs';
 import { bindClaim } from './claim-binder';
 import { podRequests, unschedulableReason, type NodeCapacity } from './pod-scheduler';
@@ -342,11 +342,11 @@ export class DockerKubelet {
       status.phase = 'Running';
       status.podIP = ip;
       status.podIPs = [{ ip }];
-      status.startTime ??= startedAt.replace(/\.\d+Z$/, 'Z');
+      status.startTime ??= timestamp(startedAt);
       this.markContainer(
         status,
         record,
-        { running: { startedAt: startedAt.replace(/\.\d+Z$/, 'Z') } },
+        { running: { startedAt: timestamp(startedAt) } },
         !probed,
         lastState,
       );
@@ -395,8 +395,8 @@ export class DockerKubelet {
       terminated: {
         exitCode: info.exitCode,
         reason,
-        startedAt: info.startedAt.replace(/\.\d+Z$/, 'Z'),
-        finishedAt: info.finishedAt.replace(/\.\d+Z$/, 'Z'),
+        startedAt: timestamp(info.startedAt),
+        finishedAt: timestamp(info.finishedAt),
         containerID: `docker://${record.containerId}`,
       },
     };

@@ -20,3 +20,8 @@ export interface KubeObject {
   status?: unknown;
   [key: string]: unknown;
 }
+
+/** RFC 3339 without fractions, as metav1.Time marshals (`at`: a Date or an ISO string). */
+export function timestamp(at: Date | string = new Date()): string {
+  return (typeof at === 'string' ? at : at.toISOString()).replace(/\.\d+Z$/, 'Z');
+}

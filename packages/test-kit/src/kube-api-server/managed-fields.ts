@@ -1,4 +1,4 @@
-import type { KubeObject } from './kube-object';
+import { timestamp, type KubeObject } from './kube-object';
 import { KubeApiError, type KubeStatusCause } from './kube-status';
 import {
   compareFields,
@@ -44,8 +44,6 @@ const sameOwner = (a: Owner, b: Pick<Owner, 'manager' | 'operation' | 'apiVersio
   a.manager === b.manager &&
   a.operation === b.operation &&
   (a.operation === 'Apply' || a.apiVersion === b.apiVersion);
-
-const timestamp = (now: Date): string => now.toISOString().replace(/\.\d+Z$/, 'Z');
 
 function decode(entries: unknown): Owner[] {
   if (!Array.isArray(entries)) return [];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { KubeObject } from './kube-object';
+import { timestamp, type KubeObject } from './kube-object';
 import type { ResourceType } from './resource-types';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -58,7 +58,7 @@ export class ObjectStore {
   add(type: ResourceType, object: KubeObject, now: Date): KubeObject {
     const stored = structuredClone(object);
     stored.metadata.uid = randomUUID();
-    stored.metadata.creationTimestamp = now.toISOString().replace(/\.\d+Z$/, 'Z');
+    stored.metadata.creationTimestamp = timestamp(now);
     return this.write(type, 'ADDED', stored, undefined);
   }
 

@@ -1,10 +1,7 @@
+import { timestamp } from './kube-object';
+
 /** A pod status as the kubelet writes it: free-form, with the conditions list typed. */
 export type PodStatus = Record<string, unknown> & { conditions?: Record<string, unknown>[] };
-
-/** RFC 3339 without fractions, as metav1.Time marshals. */
-export function timestamp(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-}
 
 /** Sets (replaces) one pod condition with a fresh lastTransitionTime. */
 export function setCondition(

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { KubeObject } from './kube-object';
+import { timestamp, type KubeObject } from './kube-object';
 import { alreadyExists, badRequest, conflict, KubeApiError, notFound } from './kube-status';
 import { parseSelector, selectableFields } from './label-selector';
 import { withoutNulls } from './field-set';
@@ -107,9 +107,7 @@ export class ResourceApi {
   /** A dry-run create is answered as the create would be: uid and timestamp, no version. */
   private dryCreated(object: KubeObject): KubeObject {
     object.metadata.uid = randomUUID();
-    object.metadata.creationTimestamp = this.now()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z');
+    object.metadata.creationTimestamp = timestamp(this.now());
     return object;
   }
 
@@ -272,9 +270,7 @@ export class ResourceApi {
       (current.metadata.finalizers ?? []).length > 0 ||
       (hook !== undefined && hook(current, gracePeriodSeconds) === 'graceful');
     if (!graceful) return this.store.remove(type, namespace, name)!;
-    current.metadata.deletionTimestamp = this.now()
-      .toISOString()
-      .replace(/\.\d+Z$/, 'Z');
+    current.metadata.deletionTimestamp = timestamp(this.now());
     current.metadata.deletionGracePeriodSeconds =
       gracePeriodSeconds ??
       (current.spec as { terminationGracePeriodSeconds?: number } | undefined)
